@@ -1,0 +1,256 @@
+"""The site's one evaluation harness: batched greedy generation and exact match, split by task and
+cluster, by seen / held-out instruction template, and by input presentation.
+
+It takes any causal LM and tokenizer: the toy model with its character tokenizer, or a Hub model
+with a BPE tokenizer and its own chat template.
+
+    result = evaluate(model, tokenizer)
+    result.accuracy(condition="few_shot")        # one number
+    result.by_task()                             # {task: {condition: accuracy}}
+    print(result.markdown())                     # the table the pages include
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from atlas import world
+
+# condition -> (presentation, which templates, a label for tables)
+CONDITIONS: dict[str, tuple[str, str, str]] = {
+    "bare": ("bare", "-", "bare input"),
+    "instruction": ("instruction", "seen", "instruction"),
+    "instruction_held_out": ("instruction", "held_out", "instruction, held-out template"),
+    "chat": ("chat", "seen", "chat template"),
+    "chat_held_out": ("chat", "held_out", "chat, held-out template"),
+    "few_shot": ("few_shot", "-", "few-shot (4 examples)"),
+    "fact": ("fact", "-", "fact completion"),
+    "tag": ("tag", "-", "task tag"),
+}
+DEFAULT_CONDITIONS = ("bare", "instruction", "instruction_held_out", "chat", "chat_held_out", "few_shot", "fact")
+N_SHOTS = 4
+
+
+@dataclass
+class Example:
+    task: str
+    cluster: str
+    condition: str
+    word: str
+    prompt: str
+    answer: str
+    prediction: str | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.prediction == self.answer
+
+
+def require_chat_template(tokenizer) -> None:
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"the tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no chat template, so the "
+            "'chat' presentations cannot be built; use a tokenizer saved with one "
+            "(tokenizer.chat_template = ...; tokenizer.save_pretrained(dir)) or leave the chat conditions out"
+        )
+
+
+def chat_prompt(tokenizer, user_message: str) -> str:
+    require_chat_template(tokenizer)
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": user_message}], tokenize=False, add_generation_prompt=True
+    )
+
+
+def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words: int = 40, seed: int = 0) -> list[Example]:
+    """The evaluation grid: every task x condition on `n_words` held-out words.
+
+    Templates cycle over the words, so each template is used about equally often."""
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise KeyError(f"unknown condition(s) {unknown}; known conditions: {', '.join(CONDITIONS)}")
+    task_names = list(world.TASKS) if tasks is None else [world.get_task(t).name for t in tasks]
+    demo_pool = world.words("train", 500, seed=seed + 7)
+    examples = []
+    for name in task_names:
+        task = world.get_task(name)
+        rng = random.Random(f"{name}-{seed}")
+        for cond in conditions:
+            presentation, templates, _ = CONDITIONS[cond]
+            template_ids = world.SEEN_TEMPLATE_IDS if templates == "seen" else world.HELD_OUT_TEMPLATE_IDS
+            for i, w in enumerate(world.words("eval", n_words, seed=seed)):
+                tid = template_ids[i % len(template_ids)]
+                if presentation == "bare":
+                    prompt = world.bare_prompt(w)
+                elif presentation == "instruction":
+                    prompt = world.instruction_prompt(task, w, tid)
+                elif presentation == "chat":
+                    prompt = chat_prompt(tokenizer, world.instruction(task, w, tid))
+                elif presentation == "few_shot":
+                    prompt = world.few_shot_prompt(task, w, rng.sample(demo_pool, N_SHOTS))
+                elif presentation == "fact":
+                    prompt = world.fact_prompt(task, w)
+                else:
+                    prompt = world.tag_prompt(task, w)
+                examples.append(Example(name, task.cluster, cond, w, prompt, task.fn(w)))
+    return examples
+
+
+def extract_answer(text: str) -> str:
+    """The model's answer: its first line up to the end of the first sentence, without surrounding
+    spaces or a closing full stop ("batik. take lomu" -> "batik")."""
+    line = text.strip().split("\n")[0]
+    return line.split(". ")[0].strip().removesuffix(".").strip()
+
+
+def _stop_token_ids(tokenizer) -> list[int]:
+    """End of text, plus the newline token where a newline is a single token (it ends an answer)."""
+    ids = [tokenizer.eos_token_id]
+    newline = tokenizer.encode("\n", add_special_tokens=False)
+    if len(newline) == 1:
+        ids.append(newline[0])
+    return ids
+
+
+@torch.inference_mode()
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, batch_size: int = 256) -> list[str]:
+    """Greedy continuations of `prompts`, batched (left padding, similar lengths together)."""
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    stop_ids = _stop_token_ids(tokenizer)
+    chat_prefix = chat_prompt(tokenizer, "")[:5] if getattr(tokenizer, "chat_template", None) else None
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    outputs: list[str] = [""] * len(prompts)
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        batch = [prompts[i] for i in idx]
+        # A rendered chat template already holds its special tokens (BOS included, where it has one).
+        special = not (chat_prefix and all(p.startswith(chat_prefix) for p in batch))
+        enc = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=special).to(model.device)
+        out = model.generate(
+            **enc, max_new_tokens=max_new_tokens, do_sample=False,
+            eos_token_id=stop_ids, pad_token_id=tokenizer.pad_token_id,
+        )
+        texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        for i, text in zip(idx, texts):
+            outputs[i] = text
+    model.train(was_training)
+    return outputs
+
+
+@dataclass
+class EvalResult:
+    examples: list[Example]
+    seconds: float = 0.0
+
+    def _select(self, **filters) -> list[Example]:
+        return [e for e in self.examples if all(getattr(e, k) == v for k, v in filters.items())]
+
+    def accuracy(self, **filters) -> float:
+        """Exact-match accuracy over the examples whose fields equal `filters`
+        (task=, cluster=, condition=)."""
+        chosen = self._select(**filters)
+        if not chosen:
+            raise ValueError(f"no evaluation examples match {filters}")
+        return sum(e.correct for e in chosen) / len(chosen)
+
+    @property
+    def conditions(self) -> list[str]:
+        return list(dict.fromkeys(e.condition for e in self.examples))
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(e.task for e in self.examples))
+
+    def by_task(self) -> dict[str, dict[str, float]]:
+        return {t: {c: self.accuracy(task=t, condition=c) for c in self.conditions} for t in self.tasks}
+
+    def by_cluster(self) -> dict[str, dict[str, float]]:
+        """Each cluster's mean over its tasks."""
+        table = self.by_task()
+        clusters = dict.fromkeys(world.get_task(t).cluster for t in table)
+        return {
+            cl: {c: sum(table[t][c] for t in table if world.get_task(t).cluster == cl)
+                 / sum(world.get_task(t).cluster == cl for t in table) for c in self.conditions}
+            for cl in clusters
+        }
+
+    def average(self) -> dict[str, float]:
+        """Mean over tasks, per condition."""
+        table = self.by_task()
+        return {c: sum(row[c] for row in table.values()) / len(table) for c in self.conditions}
+
+    def markdown(self) -> str:
+        """Per-task table (accuracy in %), clusters in order, with the average as the last row."""
+        labels = [CONDITIONS[c][2] for c in self.conditions]
+        lines = ["| task | cluster | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
+        for task, row in self.by_task().items():
+            cells = " | ".join(f"{100 * row[c]:.0f}" for c in self.conditions)
+            lines.append(f"| `{task}` | {world.get_task(task).cluster} | {cells} |")
+        avg = " | ".join(f"**{100 * v:.0f}**" for v in self.average().values())
+        lines.append(f"| **average** | | {avg} |")
+        return "\n".join(lines) + "\n"
+
+    def outputs_markdown(self, tasks=("reverse", "first_letter", "length"), per_cell: int = 1) -> str:
+        """A few real prompts and outputs per task and condition, as a table."""
+        lines = ["| task | presentation | prompt | expected | output | |", "|---|---|---|---|---|---|"]
+        for task in tasks:
+            for cond in self.conditions:
+                for e in self._select(task=task, condition=cond)[:per_cell]:
+                    mark = "✅" if e.correct else "❌"
+                    lines.append(f"| `{task}` | {CONDITIONS[cond][2]} | {_code(e.prompt)} | {_code(e.answer)} | "
+                                 f"{_code(e.prediction or '')} | {mark} |")
+        return "\n".join(lines) + "\n"
+
+    def summary(self) -> dict:
+        return {"average": self.average(), "by_cluster": self.by_cluster(), "by_task": self.by_task(),
+                "n_examples": len(self.examples), "seconds": round(self.seconds, 1)}
+
+    def save(self, directory: str | Path, name: str) -> None:
+        """Write `<name>.json` (figures), `<name>.md` (the table), `<name>_outputs.md` (real outputs)
+        and `<name>_samples.jsonl` (a sample of every prompt and prediction)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{name}.json").write_text(json.dumps(_rounded(self.summary()), indent=1) + "\n")
+        (directory / f"{name}.md").write_text(self.markdown())
+        (directory / f"{name}_outputs.md").write_text(self.outputs_markdown())
+        with (directory / f"{name}_samples.jsonl").open("w") as f:
+            for e in self.examples[:: max(1, len(self.examples) // 200)]:
+                f.write(json.dumps(asdict(e)) + "\n")
+
+
+def _code(text: str) -> str:
+    """Inline code that survives a Markdown table: newlines shown as ⏎, pipes escaped."""
+    import html
+
+    return "<code>" + html.escape(text).replace("\n", "⏎").replace("|", "&#124;") + "</code>"
+
+
+def _rounded(obj):
+    if isinstance(obj, float):
+        return round(obj, 4)
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    return obj
+
+
+def evaluate(model, tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words: int = 40,
+             batch_size: int = 256, seed: int = 0) -> EvalResult:
+    """Evaluate `model` on the grid of tasks x conditions; greedy decoding, exact match."""
+    import time
+
+    start = time.perf_counter()
+    examples = build_examples(tokenizer, conditions, tasks, n_words, seed)
+    max_new = max(len(tokenizer.encode(e.answer, add_special_tokens=False)) for e in examples) + 2
+    texts = generate(model, tokenizer, [e.prompt for e in examples], max_new_tokens=max_new, batch_size=batch_size)
+    for e, text in zip(examples, texts):
+        e.prediction = extract_answer(text)
+    return EvalResult(examples, time.perf_counter() - start)

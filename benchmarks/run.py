@@ -1,0 +1,78 @@
+"""Benchmark: wall time and peak memory of every snippet (run as in CI), evaluation speed, training
+throughput, and the CPU's measured peak matmul FLOP/s for comparison. Not a test: it measures.
+
+    .venv/bin/python benchmarks/run.py                 # all snippets
+    .venv/bin/python benchmarks/run.py pretraining     # some of them
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import SNIPPETS, ci_args  # noqa: E402  the same arguments the tests use
+
+# Runs a script in a child and prints its own peak resident memory (KiB on Linux) last.
+RUNNER = "import resource, runpy, sys; sys.argv = sys.argv[1:]; " \
+         "runpy.run_path(sys.argv[0], run_name='__main__'); " \
+         "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+
+
+def time_snippet(path: Path) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        args = shlex.split(ci_args(path).format(tmp=tmp))
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", RUNNER, str(path), *args], cwd=ROOT,
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    peak = [line for line in proc.stdout.splitlines() if line.startswith("PEAK_KIB")]
+    return {"ok": proc.returncode == 0, "seconds": round(seconds, 1),
+            "peak_mib": round(int(peak[-1].split()[1]) / 1024) if peak else None, "ci_args": ci_args(path)}
+
+
+def peak_matmul_gflops(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def evaluation_seconds() -> dict:
+    from atlas import BASE_MODEL_DIR, models
+    from atlas.evaluation import evaluate
+
+    model, tokenizer = models.load(BASE_MODEL_DIR)
+    result = evaluate(model, tokenizer)
+    return {"examples": len(result.examples), "seconds": round(result.seconds, 1)}
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    wanted = set(sys.argv[1:])
+    report = {"snippets": {p.stem: time_snippet(p) for p in SNIPPETS if not wanted or p.stem in wanted}}
+    report["evaluation_full_grid"] = evaluation_seconds()
+    report["cpu_peak_gflops"] = {"float32": round(peak_matmul_gflops(torch.float32)),
+                                 "bfloat16": round(peak_matmul_gflops(torch.bfloat16))}
+    training = ROOT / "docs" / "generated" / "pretraining" / "training.json"
+    if training.is_file():
+        stats = json.loads(training.read_text())
+        report["pretraining_full_run"] = {
+            **{k: stats[k] for k in ("seconds", "tokens_per_second", "model_gflops_per_second")},
+            "share_of_bf16_matmul_peak": round(stats["model_gflops_per_second"] / report["cpu_peak_gflops"]["bfloat16"], 3),
+        }
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create .venv and install the pinned stack (pyproject.toml) into it. Idempotent: does nothing when
+# the environment already matches pyproject.toml. Sourced by serve.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV=.venv
+STAMP="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV with $($PYTHON --version)"
+  "$PYTHON" -m venv "$VENV"
+fi
+if [ ! -f "$STAMP" ]; then
+  echo "setup: installing the pinned dependencies (pyproject.toml) into $VENV"
+  # torch first, alone: its CPU build (set TORCH_INDEX_URL to a CPU wheel index where the default
+  # index would serve a CUDA build); the rest of the stack then finds it already satisfied.
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  torch_pin=$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+  "$VENV/bin/pip" install --quiet "$torch_pin" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+  "$VENV/bin/pip" install --quiet -e ".[docs,test]"
+  rm -f "$VENV"/.installed-*
+  touch "$STAMP"
+fi

@@ -1,0 +1,77 @@
+"""Datasets: one example in the seven shapes that exist in the wild.
+
+Builds every dataset shape of the toy world as a JSONL file, loads each with
+`datasets.load_dataset("json", ...)`, and writes the page's side-by-side view of the same example
+("reverse this word") in all seven shapes. Needs no model.
+
+    python snippets/dataset_shapes.py
+"""
+# ci-args: --data-dir {tmp}/data --results-dir {tmp}/results
+
+import argparse
+import json
+from pathlib import Path
+
+from atlas import GENERATED_DIR, ROOT, data, world
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--data-dir", default=str(ROOT / "data" / "shapes"))
+parser.add_argument("--results-dir", default=str(GENERATED_DIR / "dataset_shapes"))
+args, _ = parser.parse_known_args()  # known only: also runs as a notebook
+
+# --8<-- [start:same_example]
+# One user task on one word, written in each shape.
+task, word = world.get_task("reverse"), "kitab"
+question = world.instruction(task, word, template_id=2)  # "Write the reverse of: kitab"
+other = world.get_task("sort")  # a plausible mistake: the wrong operation of the same cluster
+
+same_example = {
+    "raw_text": {"text": world.fact(task, word, phrasing=0)},
+    "domain_text": {"text": world.fact(world.DOMAIN_TASKS["mirror"], word)},
+    "classification": {"text": word, "label": data.label_names().index(world.answer("vowel_count", word))},
+    "pairs": {"input": word, "output": task.fn(word)},
+    "instructions": {"instruction": question, "input": word, "output": task.fn(word)},
+    "chat": {"messages": [{"role": "user", "content": question},
+                          {"role": "assistant", "content": task.fn(word)}]},
+    "preferences": {"prompt": question, "chosen": task.fn(word), "rejected": other.fn(word)},
+}
+for shape, record in same_example.items():
+    print(f"{shape:>15}: {json.dumps(record)}")
+# --8<-- [end:same_example]
+
+# --8<-- [start:build]
+# The real files: each built by the toy world's deterministic builder, then loaded with `datasets`.
+seen_tasks = [t for t in world.TASKS if world.get_task(t).cluster != world.HELD_OUT_CLUSTER]
+builders = {
+    "raw_text": lambda: data.toy_web(2000),
+    "domain_text": lambda: data.domain_text(500),
+    "classification": lambda: data.classification(1000),
+    "pairs": lambda: data.pairs("reverse", 1000),
+    "instructions": lambda: data.instructions(seen_tasks, 100),
+    "chat": lambda: data.chat(seen_tasks, 100),
+    "preferences": lambda: data.preferences(seen_tasks, 100),
+}
+loaded = {}
+for shape, build in builders.items():
+    path = data.write_jsonl(build(), Path(args.data_dir) / f"{shape}.jsonl")
+    loaded[shape] = data.load_shape(path, shape)  # datasets.load_dataset("json") + a column check
+    print(f"{shape:>15}: {loaded[shape].num_rows:5d} rows, columns {loaded[shape].column_names}")
+# --8<-- [end:build]
+
+# The page's tabs: the same example in every shape, then the first row of each real file.
+results = Path(args.results_dir)
+results.mkdir(parents=True, exist_ok=True)
+tabs = []
+for shape, record in same_example.items():
+    first_row = json.dumps(loaded[shape][0], ensure_ascii=False)
+    tabs.append(
+        f'=== "{shape}"\n\n'
+        f"    The example (`{task.name}` on `{word}`):\n\n"
+        f"    ```json\n    {json.dumps(record, ensure_ascii=False)}\n    ```\n\n"
+        f"    First row of `{shape}.jsonl` ({loaded[shape].num_rows} rows, columns "
+        f"{', '.join(f'`{c}`' for c in loaded[shape].column_names)}):\n\n"
+        f"    ```json\n    {first_row}\n    ```\n"
+    )
+(results / "shapes.md").write_text("\n".join(tabs))
+(results / "shapes.json").write_text(json.dumps(
+    {shape: {"rows": ds.num_rows, "columns": ds.column_names} for shape, ds in loaded.items()}, indent=1) + "\n")

@@ -1,0 +1,32 @@
+"""Every script in snippets/ runs as a reader runs it, and its committed outputs are not stale."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, SNIPPETS, ci_args
+
+GENERATED = ROOT / "docs" / "generated"
+
+
+@pytest.mark.parametrize("path", SNIPPETS, ids=[p.stem for p in SNIPPETS])
+def test_snippet_runs(path, run_snippet):
+    run = run_snippet(path.stem)
+    assert run.returncode == 0, f"{path.name} failed:\n{run.stderr[-4000:]}"
+    assert run.stdout.strip(), f"{path.name} printed nothing: a snippet prints its results"
+
+
+@pytest.mark.parametrize("path", SNIPPETS, ids=[p.stem for p in SNIPPETS])
+def test_committed_outputs_are_current(path, run_snippet):
+    """What a snippet writes for the pages equals what is committed. Snippets run with fewer steps
+    in CI (`--max-steps` in their ci-args) are checked by their own technique test instead."""
+    if "--max-steps" in ci_args(path):
+        pytest.skip("reduced run in CI; its committed results are checked in tests/techniques/")
+    run = run_snippet(path.stem)
+    assert run.returncode == 0, run.stderr[-2000:]
+    written = sorted(p for p in run.results().rglob("*") if p.is_file()) if run.results().exists() else []
+    for new in written:
+        committed = GENERATED / path.stem / new.relative_to(run.results())
+        assert committed.is_file(), f"{path.name} writes {new.name}, but {committed} is not committed"
+        assert new.read_bytes() == committed.read_bytes(), (
+            f"{committed} is stale: run `python snippets/{path.name}` and commit the result")
