@@ -200,9 +200,18 @@ class EvalResult:
         lines = ["| task | cluster | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
         for task, row in self.by_task().items():
             cells = " | ".join(f"{100 * row[c]:.0f}" for c in self.conditions)
-            lines.append(f"| `{task}` | {world.get_task(task).cluster} | {cells} |")
+            lines.append(f"| {task} | {world.get_task(task).cluster} | {cells} |")
         avg = " | ".join(f"**{100 * v:.0f}**" for v in self.average().values())
         lines.append(f"| **average** | | {avg} |")
+        return "\n".join(lines) + "\n"
+
+    def cluster_markdown(self) -> str:
+        """Compact table (accuracy in %): one row per presentation, one column per cluster."""
+        clusters, average = self.by_cluster(), self.average()
+        lines = ["| presentation | " + " | ".join(clusters) + " | **all tasks** |", "|---|" + "---:|" * (len(clusters) + 1)]
+        for c in self.conditions:
+            cells = " | ".join(f"{100 * clusters[cl][c]:.0f}" for cl in clusters)
+            lines.append(f"| {CONDITIONS[c][2]} | {cells} | **{100 * average[c]:.0f}** |")
         return "\n".join(lines) + "\n"
 
     def outputs_markdown(self, tasks=("reverse", "first_letter", "length"), per_cell: int = 1) -> str:
@@ -211,7 +220,7 @@ class EvalResult:
         for task in tasks:
             for cond in self.conditions:
                 for e in self._select(task=task, condition=cond)[:per_cell]:
-                    mark = "✅" if e.correct else "❌"
+                    mark = "right" if e.correct else "wrong"
                     lines.append(f"| `{task}` | {CONDITIONS[cond][2]} | {_code(e.prompt)} | {_code(e.answer)} | "
                                  f"{_code(e.prediction or '')} | {mark} |")
         return "\n".join(lines) + "\n"
@@ -221,12 +230,13 @@ class EvalResult:
                 "n_examples": len(self.examples), "seconds": round(self.seconds, 1)}
 
     def save(self, directory: str | Path, name: str) -> None:
-        """Write `<name>.json` (figures), `<name>.md` (the table), `<name>_outputs.md` (real outputs)
+        """Write `<name>.json` (figures), `<name>.md` and `<name>_clusters.md` (tables), `<name>_outputs.md` (real outputs)
         and `<name>_samples.jsonl` (a sample of every prompt and prediction)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"{name}.json").write_text(json.dumps(_rounded(self.summary()), indent=1) + "\n")
         (directory / f"{name}.md").write_text(self.markdown())
+        (directory / f"{name}_clusters.md").write_text(self.cluster_markdown())
         (directory / f"{name}_outputs.md").write_text(self.outputs_markdown())
         with (directory / f"{name}_samples.jsonl").open("w") as f:
             for e in self.examples[:: max(1, len(self.examples) // 200)]:

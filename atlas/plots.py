@@ -21,3 +21,25 @@ def plot_loss(points: list[tuple[int, float]], path: str | Path, title: str) -> 
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_accuracy_by_task(result, conditions: list[str], path: str | Path, title: str) -> None:
+    """Grouped bars: exact-match accuracy per task (x) for each presentation (colour)."""
+    from atlas.evaluation import CONDITIONS
+
+    table = result.by_task()
+    tasks = list(table)
+    width = 0.8 / len(conditions)
+    fig, ax = plt.subplots(figsize=(9.6, 3.6), dpi=120)
+    for i, cond in enumerate(conditions):
+        xs = [t + (i - (len(conditions) - 1) / 2) * width for t in range(len(tasks))]
+        ax.bar(xs, [100 * table[t][cond] for t in tasks], width, label=CONDITIONS[cond][2])
+    ax.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right")
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(title)
+    ax.legend(ncols=len(conditions), loc="lower center", bbox_to_anchor=(0.5, 1.08), frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
