@@ -57,4 +57,9 @@ def test_strict_build_has_no_warnings(tmp_path):
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert "WARNING" not in log, log[-4000:]
-    assert (tmp_path / "site" / "notebooks" / "pretraining" / "pretraining.ipynb").is_file(), "notebook download missing"
+    for snippet in SNIPPETS:  # every snippet is a notebook page with its .ipynb and a download button
+        page = tmp_path / "site" / "notebooks" / snippet.stem
+        assert (page / f"{snippet.stem}.ipynb").is_file(), f"notebook of {snippet.name} missing"
+        assert f'href="{snippet.stem}.ipynb"' in (page / "index.html").read_text(), f"no download button for {snippet.name}"
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert 'class="headerlink"' in index and "<abbr" in index and 'class="mermaid"' in index
