@@ -189,6 +189,15 @@ class EvalResult:
             for cl in clusters
         }
 
+    def by_task_split(self, held_out_cluster: str = world.HELD_OUT_CLUSTER) -> dict[str, dict[str, float]]:
+        """Mean over the seen tasks and over the tasks of the held-out cluster, per condition."""
+        world.check_cluster(held_out_cluster)
+        table = self.by_task()
+        groups = {"seen tasks": [t for t in table if world.get_task(t).cluster != held_out_cluster],
+                  "held-out cluster": [t for t in table if world.get_task(t).cluster == held_out_cluster]}
+        return {name: {c: sum(table[t][c] for t in tasks) / len(tasks) for c in self.conditions}
+                for name, tasks in groups.items() if tasks}
+
     def average(self) -> dict[str, float]:
         """Mean over tasks, per condition."""
         table = self.by_task()
@@ -226,7 +235,8 @@ class EvalResult:
         return "\n".join(lines) + "\n"
 
     def summary(self) -> dict:
-        return {"average": self.average(), "by_cluster": self.by_cluster(), "by_task": self.by_task(),
+        return {"average": self.average(), "by_task_split": self.by_task_split(),
+                "by_cluster": self.by_cluster(), "by_task": self.by_task(),
                 "n_examples": len(self.examples), "seconds": round(self.seconds, 1)}
 
     def save(self, directory: str | Path, name: str) -> None:

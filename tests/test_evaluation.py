@@ -33,6 +33,10 @@ def test_toy_model_full_grid_and_tables():
     result = evaluate(model, tokenizer, tasks=["reverse", "length"], n_words=8)
     assert len(result.examples) == 2 * 7 * 8
     assert set(result.by_cluster()) == {"order", "count"}
+    split = result.by_task_split(held_out_cluster="count")
+    assert split["held-out cluster"] == result.by_cluster()["count"] and split["seen tasks"] == result.by_cluster()["order"]
+    with pytest.raises(KeyError, match="unknown cluster"):
+        result.by_task_split(held_out_cluster="letters")
     table = result.markdown()
     assert table.count("\n") == 2 + 2 + 1 and "**average**" in table
     with pytest.raises(ValueError, match="no evaluation examples"):
