@@ -68,10 +68,12 @@ def chat_prompt(tokenizer, user_message: str) -> str:
     )
 
 
-def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words: int = 40, seed: int = 0) -> list[Example]:
+def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words: int = 40, seed: int = 0,
+                   n_shots: int = N_SHOTS) -> list[Example]:
     """The evaluation grid: every task x condition on `n_words` held-out words.
 
-    Templates cycle over the words, so each template is used about equally often."""
+    Templates cycle over the words, so each template is used about equally often; few-shot prompts
+    hold `n_shots` solved examples on training words."""
     unknown = [c for c in conditions if c not in CONDITIONS]
     if unknown:
         raise KeyError(f"unknown condition(s) {unknown}; known conditions: {', '.join(CONDITIONS)}")
@@ -93,7 +95,7 @@ def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words
                 elif presentation == "chat":
                     prompt = chat_prompt(tokenizer, world.instruction(task, w, tid))
                 elif presentation == "few_shot":
-                    prompt = world.few_shot_prompt(task, w, rng.sample(demo_pool, N_SHOTS))
+                    prompt = world.few_shot_prompt(task, w, rng.sample(demo_pool, n_shots))
                 elif presentation == "fact":
                     prompt = world.fact_prompt(task, w)
                 else:
@@ -237,7 +239,7 @@ class EvalResult:
     def summary(self) -> dict:
         return {"average": self.average(), "by_task_split": self.by_task_split(),
                 "by_cluster": self.by_cluster(), "by_task": self.by_task(),
-                "n_examples": len(self.examples), "seconds": round(self.seconds, 1)}
+                "n_examples": len(self.examples)}  # no timing: the file must not change from run to run
 
     def save(self, directory: str | Path, name: str) -> None:
         """Write `<name>.json` (figures), `<name>.md` and `<name>_clusters.md` (tables), `<name>_outputs.md` (real outputs)
@@ -269,12 +271,12 @@ def _rounded(obj):
 
 
 def evaluate(model, tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words: int = 40,
-             batch_size: int = 256, seed: int = 0) -> EvalResult:
+             batch_size: int = 256, seed: int = 0, n_shots: int = N_SHOTS) -> EvalResult:
     """Evaluate `model` on the grid of tasks x conditions; greedy decoding, exact match."""
     import time
 
     start = time.perf_counter()
-    examples = build_examples(tokenizer, conditions, tasks, n_words, seed)
+    examples = build_examples(tokenizer, conditions, tasks, n_words, seed, n_shots)
     max_new = max(len(tokenizer.encode(e.answer, add_special_tokens=False)) for e in examples) + 2
     for is_chat in (False, True):
         group = [e for e in examples if (CONDITIONS[e.condition][0] == "chat") == is_chat]

@@ -43,3 +43,20 @@ def plot_accuracy_by_task(result, conditions: list[str], path: str | Path, title
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_curves(curves: dict[str, list[tuple[float, float]]], path: str | Path, xlabel: str, ylabel: str,
+                title: str) -> None:
+    """One line per name: `curves` maps a name to its (x, y) points."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
+    for name, points in curves.items():
+        ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=name,
+                linewidth=2.5 if name == "all tasks" else 1.5, color="black" if name == "all tasks" else None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
