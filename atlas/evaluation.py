@@ -79,6 +79,7 @@ def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words
         raise KeyError(f"unknown condition(s) {unknown}; known conditions: {', '.join(CONDITIONS)}")
     task_names = list(world.TASKS) if tasks is None else [world.get_task(t).name for t in tasks]
     demo_pool = world.words("train", 500, seed=seed + 7)
+    eval_words = world.words("eval", n_words, seed=seed)
     examples = []
     for name in task_names:
         task = world.get_task(name)
@@ -86,7 +87,7 @@ def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words
         for cond in conditions:
             presentation, templates, _ = CONDITIONS[cond]
             template_ids = world.SEEN_TEMPLATE_IDS if templates == "seen" else world.HELD_OUT_TEMPLATE_IDS
-            for i, w in enumerate(world.words("eval", n_words, seed=seed)):
+            for i, w in enumerate(eval_words):
                 tid = template_ids[i % len(template_ids)]
                 if presentation == "bare":
                     prompt = world.bare_prompt(w)

@@ -104,6 +104,11 @@ def get_task(name: str) -> Task:
         raise KeyError(f"unknown task {name!r}; the toy world's tasks are: {', '.join(TASKS)}") from None
 
 
+def as_task(task: str | Task) -> Task:
+    """A Task given itself or its name."""
+    return task if isinstance(task, Task) else get_task(task)
+
+
 def check_cluster(name: str) -> str:
     if name not in CLUSTERS:
         raise KeyError(f"unknown cluster {name!r}; the toy world's clusters are: {', '.join(CLUSTERS)}")
@@ -139,23 +144,23 @@ HELD_OUT_TEMPLATE_IDS = tuple(range(len(SEEN_TEMPLATE_IDS), len(INSTRUCTION_TEMP
 
 def instruction(task: str | Task, word: str, template_id: int) -> str:
     """The instruction a user types to ask for `task` on `word`, in template `template_id`."""
-    t = task if isinstance(task, Task) else get_task(task)
+    t = as_task(task)
     return INSTRUCTION_TEMPLATES[template_id].format(noun=t.noun, x=word)
 
 
 def answer(task: str | Task, word: str) -> str:
-    t = task if isinstance(task, Task) else get_task(task)
+    t = as_task(task)
     return t.fn(word)
 
 
 def fact(task: str | Task, word: str, phrasing: int = 0) -> str:
-    t = task if isinstance(task, Task) else get_task(task)
+    t = as_task(task)
     return t.facts[phrasing].format(x=word, y=t.fn(word))
 
 
 def fact_prompt(task: str | Task, word: str) -> str:
     """The first phrasing cut before its answer: "the reverse of kitab is " (fact completion)."""
-    t = task if isinstance(task, Task) else get_task(task)
+    t = as_task(task)
     return t.facts[0].split("{y}")[0].format(x=word)
 
 
@@ -177,14 +182,14 @@ def instruction_prompt(task: str | Task, word: str, template_id: int) -> str:
 
 def few_shot_prompt(task: str | Task, word: str, demos: list[str]) -> str:
     """Input -> output examples and no instruction, in the toy web's pattern-list layout."""
-    t = task if isinstance(task, Task) else get_task(task)
+    t = as_task(task)
     lines = [f"{d}{ARROW}{t.fn(d)}\n" for d in demos]
     return "".join(lines) + f"{word}{ARROW}"
 
 
 def tag_prompt(task: str | Task, word: str) -> str:
     """A task tag instead of an instruction, FLAN's "dataset name" ablation: "[reverse] kitab"."""
-    t = task if isinstance(task, Task) else get_task(task)
+    t = as_task(task)
     return f"[{t.name}] {word}\n"
 
 
