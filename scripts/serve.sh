@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set everything up, build the site and serve it on http://127.0.0.1:8000 (Ctrl-C to stop).
+# Set everything up, build the site and serve it on http://127.0.0.1:8000/adaptation-atlas/ (Ctrl-C to stop).
 # `bash scripts/serve.sh build` only builds it, strictly, into site/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
