@@ -18,7 +18,7 @@ for page in "${pages[@]}"; do
     flag=""; [ "$scheme" = dark ] && flag="--force-dark-mode --blink-settings=preferredColorScheme=0"
     chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
       --disable-background-networking --disable-component-update --disable-sync \
-      --user-data-dir="$(mktemp -d)" --hide-scrollbars --window-size=1280,${HEIGHT:-2400} $flag \
+      --user-data-dir="$(mktemp -d)" --hide-scrollbars --window-size=${WIDTH:-1280},${HEIGHT:-2400} $flag \
       --virtual-time-budget=4000 --screenshot="$out/$name-$scheme.png" "http://127.0.0.1:$port/$page" 2>/dev/null
   done
 done
