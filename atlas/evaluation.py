@@ -182,29 +182,30 @@ class EvalResult:
     def by_task(self) -> dict[str, dict[str, float]]:
         return {t: {c: self.accuracy(task=t, condition=c) for c in self.conditions} for t in self.tasks}
 
+    def _group_means(self, groups: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+        """Per group of tasks, the mean of their accuracies per condition (empty groups left out)."""
+        table = self.by_task()
+        return {name: {c: sum(table[t][c] for t in tasks) / len(tasks) for c in self.conditions}
+                for name, tasks in groups.items() if tasks}
+
     def by_cluster(self) -> dict[str, dict[str, float]]:
         """Each cluster's mean over its tasks."""
-        table = self.by_task()
-        clusters = dict.fromkeys(world.get_task(t).cluster for t in table)
-        return {
-            cl: {c: sum(table[t][c] for t in table if world.get_task(t).cluster == cl)
-                 / sum(world.get_task(t).cluster == cl for t in table) for c in self.conditions}
-            for cl in clusters
-        }
+        groups: dict[str, list[str]] = {}
+        for t in self.tasks:
+            groups.setdefault(world.get_task(t).cluster, []).append(t)
+        return self._group_means(groups)
 
     def by_task_split(self, held_out_cluster: str = world.HELD_OUT_CLUSTER) -> dict[str, dict[str, float]]:
         """Mean over the seen tasks and over the tasks of the held-out cluster, per condition."""
         world.check_cluster(held_out_cluster)
-        table = self.by_task()
-        groups = {"seen tasks": [t for t in table if world.get_task(t).cluster != held_out_cluster],
-                  "held-out cluster": [t for t in table if world.get_task(t).cluster == held_out_cluster]}
-        return {name: {c: sum(table[t][c] for t in tasks) / len(tasks) for c in self.conditions}
-                for name, tasks in groups.items() if tasks}
+        return self._group_means({
+            "seen tasks": [t for t in self.tasks if world.get_task(t).cluster != held_out_cluster],
+            "held-out cluster": [t for t in self.tasks if world.get_task(t).cluster == held_out_cluster],
+        })
 
     def average(self) -> dict[str, float]:
         """Mean over tasks, per condition."""
-        table = self.by_task()
-        return {c: sum(row[c] for row in table.values()) / len(table) for c in self.conditions}
+        return self._group_means({"all": self.tasks})["all"]
 
     def markdown(self) -> str:
         """Per-task table (accuracy in %), clusters in order, with the average as the last row."""
