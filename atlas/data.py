@@ -81,6 +81,18 @@ def toy_web(n_docs: int, seed: int = 0, tasks: dict[str, world.Task] | None = No
     return rows
 
 
+def replay_text(n_docs: int, seed: int = 0, max_chars: int = 64) -> list[dict]:
+    """Short excerpts of the toy web to mix into fine-tuning ("replay"): each document cut after its
+    last full sentence or line within `max_chars`, so replay rows are about as long as instruction rows
+    and do not pad every batch to pretraining length."""
+    rows = []
+    for row in toy_web(n_docs, seed=seed + 500):
+        text = row["text"][:max_chars]
+        cut = max(text.rfind(". "), text.rfind("\n"))
+        rows.append({"text": text[:cut + 1].strip() if cut > 0 else text})
+    return rows
+
+
 def domain_text(n_docs: int, seed: int = 0) -> list[dict]:
     """Text about operations the toy web never mentions (a 'cipher' domain), for continued pretraining."""
     return toy_web(n_docs, seed=seed + 1000, tasks=world.DOMAIN_TASKS)

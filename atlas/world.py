@@ -117,7 +117,8 @@ def check_cluster(name: str) -> str:
 
 # --- instruction templates --------------------------------------------------------------------
 # {noun} is the task's name for itself, {x} the input word. Wording and layout both vary.
-# The last three are never trained on: they measure generalisation to new phrasings.
+# 24 for training, in many wordings and layouts (FLAN: template variety is what carries over to new
+# phrasings). The last three are never trained on: they measure generalisation to new phrasings.
 
 INSTRUCTION_TEMPLATES: tuple[str, ...] = (
     "What is the {noun} of {x}?",
@@ -132,6 +133,18 @@ INSTRUCTION_TEMPLATES: tuple[str, ...] = (
     "Return the {noun} for {x}.",
     "Please state the {noun} of {x}.",
     "Question: what is the {noun} of {x}?",
+    "What's the {noun} of {x}?",
+    "The word is {x}. What is its {noun}?",
+    "{x}: what is the {noun}?",
+    "Give me the {noun} of '{x}'.",
+    "Please find the {noun} of {x}.",
+    "Word: {x}\nGive the {noun}.",
+    "Text: {x}\nWhat is the {noun}?",
+    "Look at {x} and write its {noun}.",
+    "Work out the {noun} of {x}.",
+    "Could you give the {noun} of {x}?",
+    "Tell me: what is the {noun} of {x}?",
+    'Write down the {noun} of "{x}".',
     # held out
     "Can you work out the {noun} of {x}?",
     "Input: {x}\nOutput the {noun}.",
