@@ -22,6 +22,7 @@ from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT, data
 from atlas.evaluation import evaluate
 from atlas.plots import plot_accuracy_by_task, plot_loss
 from atlas.tokenizer import build_tokenizer
+from atlas.training import native_bf16
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--max-steps", type=int, default=3600)
@@ -86,7 +87,7 @@ training_args = TrainingArguments(
     lr_scheduler_type="cosine",
     warmup_steps=min(100, args.max_steps // 10),
     weight_decay=0.1,
-    bf16=True,  # mixed precision: bfloat16 autocast, also on a CPU
+    bf16=native_bf16(),  # bfloat16 autocast where the CPU has bf16 in hardware; else float32 is faster
     use_cpu=True,
     logging_steps=max(1, args.max_steps // 60),
     save_strategy="no",
