@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,15 +31,19 @@ CONDITIONS: dict[str, tuple[str, str, str]] = {
     "chat": ("chat", "seen", "chat template"),
     "chat_held_out": ("chat", "held_out", "chat, held-out template"),
     "few_shot": ("few_shot", "-", "few-shot (4 examples)"),
+    "few_shot_chat": ("few_shot_chat", "-", "few-shot, in the chat template"),
     "fact": ("fact", "-", "fact completion"),
     "tag": ("tag", "-", "task tag"),
 }
+CHAT_PRESENTATIONS = ("chat", "few_shot_chat")  # prompts rendered by the tokenizer's chat template
 DEFAULT_CONDITIONS = ("bare", "instruction", "instruction_held_out", "chat", "chat_held_out", "few_shot", "fact")
 N_SHOTS = 4
 
 
 @dataclass
 class Example:
+    extra_new_tokens = 2  # generated beyond the longest answer: the answer is all the model should say
+
     task: str
     cluster: str
     condition: str
@@ -50,6 +55,37 @@ class Example:
     @property
     def correct(self) -> bool:
         return self.prediction == self.answer
+
+
+@dataclass
+class LenientExample(Example):
+    """An example with a free-text answer (a real model's English tasks). The prediction counts if,
+    once quotes, emphasis and a final full stop are dropped (and case, unless the task is about
+    case), it is the answer or an alias, or holds one as a whole word ("The capital of France is
+    Paris"), and holds none of the `rivals` (the other labels of a label task: "positive or
+    negative" is no answer)."""
+
+    aliases: tuple[str, ...] = ()
+    rivals: tuple[str, ...] = ()
+    ignore_case: bool = True
+    extra_new_tokens = 16  # room for a sentence around the answer
+
+    def _norm(self, text: str) -> str:
+        text = text.strip().strip("*_`'\"“”‘’ ").rstrip(".!").strip("*_`'\"“”‘’ ")
+        return text.lower() if self.ignore_case else text
+
+    def _holds(self, text: str, answer: str) -> bool:
+        return re.search(rf"(?<![\w-]){re.escape(self._norm(answer))}(?![\w-])", text) is not None
+
+    @property
+    def correct(self) -> bool:
+        if self.prediction is None:
+            return False
+        reply = self._norm(self.prediction)
+        answers = (self.answer, *self.aliases)
+        if reply in {self._norm(a) for a in answers}:
+            return True
+        return any(self._holds(reply, a) for a in answers) and not any(self._holds(reply, r) for r in self.rivals)
 
 
 def require_chat_template(tokenizer) -> None:
@@ -97,6 +133,8 @@ def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words
                     prompt = chat_prompt(tokenizer, world.instruction(task, w, tid))
                 elif presentation == "few_shot":
                     prompt = world.few_shot_prompt(task, w, rng.sample(demo_pool, n_shots))
+                elif presentation == "few_shot_chat":
+                    prompt = chat_prompt(tokenizer, world.few_shot_prompt(task, w, rng.sample(demo_pool, n_shots)))
                 elif presentation == "fact":
                     prompt = world.fact_prompt(task, w)
                 else:
@@ -192,8 +230,11 @@ class EvalResult:
         """Each cluster's mean over its tasks."""
         groups: dict[str, list[str]] = {}
         for t in self.tasks:
-            groups.setdefault(world.get_task(t).cluster, []).append(t)
+            groups.setdefault(self._cluster_of(t), []).append(t)
         return self._group_means(groups)
+
+    def _cluster_of(self, task: str) -> str:
+        return next(e.cluster for e in self.examples if e.task == task)
 
     def by_task_split(self, held_out_cluster: str = world.HELD_OUT_CLUSTER) -> dict[str, dict[str, float]]:
         """Mean over the seen tasks and over the tasks of the held-out cluster, per condition."""
@@ -213,7 +254,7 @@ class EvalResult:
         lines = ["| task | cluster | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
         for task, row in self.by_task().items():
             cells = " | ".join(f"{100 * row[c]:.0f}" for c in self.conditions)
-            lines.append(f"| {task} | {world.get_task(task).cluster} | {cells} |")
+            lines.append(f"| {task} | {self._cluster_of(task)} | {cells} |")
         avg = " | ".join(f"**{100 * v:.0f}**" for v in self.average().values())
         lines.append(f"| **average** | | {avg} |")
         return "\n".join(lines) + "\n"
@@ -239,9 +280,10 @@ class EvalResult:
         return "\n".join(lines) + "\n"
 
     def summary(self) -> dict:
-        return {"average": self.average(), "by_task_split": self.by_task_split(),
-                "by_cluster": self.by_cluster(), "by_task": self.by_task(),
-                "n_examples": len(self.examples)}  # no timing: the file must not change from run to run
+        """The figures `save` writes; no timing, so the file does not change from run to run."""
+        split = {"by_task_split": self.by_task_split()} if all(t in world.TASKS for t in self.tasks) else {}
+        return {"average": self.average(), **split, "by_cluster": self.by_cluster(), "by_task": self.by_task(),
+                "n_examples": len(self.examples)}
 
     def save(self, directory: str | Path, name: str) -> None:
         """Write `<name>.json` (figures), `<name>.md` and `<name>_clusters.md` (tables), `<name>_outputs.md` (real outputs)
@@ -255,6 +297,24 @@ class EvalResult:
         with (directory / f"{name}_samples.jsonl").open("w") as f:
             for e in self.examples[:: max(1, len(self.examples) // 200)]:
                 f.write(json.dumps(asdict(e)) + "\n")
+
+
+def asked_for_another_task(result: EvalResult, task: str, form: str) -> dict[str, float]:
+    """What a model fine-tuned on `task` answers when an instruction asks for another task: the
+    share of answers in the task's `form` (a regex: any spelling, say), the share that are `task`'s
+    answer for the word, and the share that do the task asked for."""
+    noun = world.get_task(task).noun
+    asked = [e for e in result.examples if e.condition == "instruction" and e.task != task]
+    return {
+        f"a {noun} of anything": sum(re.fullmatch(form, e.prediction or "") is not None for e in asked) / len(asked),
+        f"the {noun} of the word": sum(e.prediction == world.answer(task, e.word) for e in asked) / len(asked),
+        "the task asked for": sum(e.correct for e in asked) / len(asked),
+    }
+
+
+def shares_markdown(shares: dict[str, float]) -> str:
+    return ("| asked by instruction for another task, the model answered with | share |\n|---|---:|\n"
+            + "".join(f"| {k} | {100 * v:.0f} % |\n" for k, v in shares.items()))
 
 
 def _code(text: str) -> str:
@@ -279,9 +339,20 @@ def evaluate(model, tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_word
 
     start = time.perf_counter()
     examples = build_examples(tokenizer, conditions, tasks, n_words, seed, n_shots)
-    max_new = max(len(tokenizer.encode(e.answer, add_special_tokens=False)) for e in examples) + 2
+    return evaluate_examples(model, tokenizer, examples, batch_size, start=start)
+
+
+def evaluate_examples(model, tokenizer, examples: list[Example], batch_size: int = 256,
+                      start: float | None = None) -> EvalResult:
+    """Generate and score prebuilt examples (any task set, such as `atlas.english`'s)."""
+    import time
+
+    start = time.perf_counter() if start is None else start
+    answers = [a for e in examples for a in (e.answer, *getattr(e, "aliases", ()))]
+    max_new = max(len(tokenizer.encode(a, add_special_tokens=False)) for a in answers) + max(
+        e.extra_new_tokens for e in examples)
     for is_chat in (False, True):
-        group = [e for e in examples if (CONDITIONS[e.condition][0] == "chat") == is_chat]
+        group = [e for e in examples if (CONDITIONS[e.condition][0] in CHAT_PRESENTATIONS) == is_chat]
         texts = generate(model, tokenizer, [e.prompt for e in group], max_new_tokens=max_new,
                          batch_size=batch_size, add_special_tokens=not is_chat)
         for e, text in zip(group, texts):

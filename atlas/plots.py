@@ -60,3 +60,33 @@ def plot_curves(curves: dict[str, list[tuple[float, float]]], path: str | Path, 
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_comparison(rows: dict[str, dict[str, float | str]], columns: dict[str, str], path: str | Path,
+                    title: str) -> None:
+    """Horizontal grouped bars: one group per technique (row), one labelled bar per column with a
+    number, in legend order from the top. A text cell (why a column does not apply) gets no bar; a
+    row with no number at all shows its first text."""
+    names = list(rows)[::-1]  # first row on top
+    height = 0.8 / len(columns)
+    fig, ax = plt.subplots(figsize=(9.6, 0.7 * len(names) + 1.6), dpi=120)
+    for i, (key, label) in enumerate(columns.items()):
+        measured = [(n, 100 * rows[name][key]) for n, name in enumerate(names)
+                    if isinstance(rows[name].get(key), float)]
+        ys = [n + ((len(columns) - 1) / 2 - i) * height for n, _ in measured]
+        bars = ax.barh(ys, [v for _, v in measured], height, label=label)
+        ax.bar_label(bars, fmt="%.0f", padding=2, fontsize="x-small")
+    for n, name in enumerate(names):
+        cells = [rows[name].get(key) for key in columns]
+        if not any(isinstance(c, float) for c in cells):
+            ax.text(1, n, next((c for c in cells if isinstance(c, str)), "not measured"), va="center",
+                    fontsize="small", color="0.4")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("exact match (%)")
+    ax.set_xlim(0, 105)
+    ax.set_title(title)
+    ax.legend(ncols=2, loc="lower center", bbox_to_anchor=(0.4, 1.04), frameon=False, fontsize="small")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

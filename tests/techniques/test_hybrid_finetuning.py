@@ -1,0 +1,42 @@
+"""The hybrid (one task, instruction in every input): the claims of docs/techniques/hybrid-finetuning.md."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _results(run_snippet, name: str, stem: str) -> tuple[dict, dict]:
+    run = run_snippet(name)
+    assert run.returncode == 0, run.stderr[-4000:]
+    by_task = json.loads((run.results() / f"{stem}.json").read_text())["by_task"]
+    training = json.loads((run.results() / f"{stem}_training.json").read_text())
+    return by_task, training
+
+
+@pytest.fixture(scope="module")
+def hybrid(run_snippet):
+    return _results(run_snippet, "hybrid_finetuning", "hybrid")
+
+
+@pytest.fixture(scope="module")
+def single_task(run_snippet):
+    return _results(run_snippet, "single_task_finetuning", "single_task")
+
+
+def test_it_matches_single_task_finetuning_on_its_task(hybrid, single_task):
+    assert hybrid[0]["spell"]["instruction"] >= single_task[0]["spell"]["bare"] - 0.05
+    assert hybrid[0]["spell"]["instruction_held_out"] >= single_task[0]["spell"]["bare"] - 0.10
+
+
+def test_it_does_not_follow_instructions_for_other_tasks(hybrid):
+    asked_other = hybrid[1]["asked_for_another_task"]
+    assert asked_other["the task asked for"] <= 0.05
+    # ...it spells the word it finds in the instruction instead
+    assert asked_other["the spelling of the word"] >= 0.50
+
+
+def test_it_reads_the_input_slot_better_than_the_bare_input_model(hybrid, single_task):
+    assert (hybrid[1]["asked_for_another_task"]["the spelling of the word"]
+            >= single_task[1]["asked_for_another_task"]["the spelling of the word"] + 0.30)
