@@ -45,7 +45,7 @@ def gguf_dir() -> Path:
 
 def smollm2() -> str:
     """Path of SmolLM2-135M-Instruct as a plain safetensors checkpoint, made on first use."""
-    target = cache_dir() / "SmolLM2-135M-Instruct-dequantized-Q4_1"
+    target = cache_dir() / "SmolLM2-135M-Instruct-dequantized-Q4_1-v2"  # bump the suffix when the copy changes
     if (target / "model.safetensors").is_file() and (target / "tokenizer_config.json").is_file():
         return str(target)
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -53,7 +53,9 @@ def smollm2() -> str:
     source = gguf_dir()
     quantized = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_FILE)
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_FILE)
-    plain = type(quantized)(quantized.config)  # same architecture, no GGUF origin
+    config = quantized.config
+    del config.quantization_config  # the plain copy is no longer quantized: it can be trained and saved
+    plain = type(quantized)(config)  # same architecture, no GGUF origin
     plain.load_state_dict(quantized.state_dict())
     plain.generation_config = quantized.generation_config
     partial = target.with_name(target.name + ".partial")

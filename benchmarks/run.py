@@ -65,16 +65,17 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(2)
+    from atlas.training import native_bf16
+
     report["evaluation_full_grid"] = evaluation_seconds()
+    report["cpu"] = {"vector_extensions": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16()}
+    # bfloat16 on a smaller matrix: where the CPU lacks it, the emulation is slow enough to matter
     report["cpu_peak_gflops"] = {"float32": round(peak_matmul_gflops(torch.float32)),
-                                 "bfloat16": round(peak_matmul_gflops(torch.bfloat16))}
+                                 "bfloat16": round(peak_matmul_gflops(torch.bfloat16, n=512, repeats=3), 1)}
     training = ROOT / "docs" / "generated" / "pretraining" / "training.json"
-    if training.is_file():
+    if training.is_file():  # measured when the shipped model was trained, possibly on another CPU
         stats = json.loads(training.read_text())
-        report["pretraining_full_run"] = {
-            **{k: stats[k] for k in ("seconds", "tokens_per_second", "model_gflops_per_second")},
-            "share_of_bf16_matmul_peak": round(stats["model_gflops_per_second"] / report["cpu_peak_gflops"]["bfloat16"], 3),
-        }
+        report["pretraining_committed_run"] = {k: stats[k] for k in ("seconds", "tokens_per_second", "model_gflops_per_second")}
     print(json.dumps(report, indent=1))
     if not wanted:  # a full run is what the site shows
         out = ROOT / "docs" / "generated" / "benchmark" / "benchmark.json"

@@ -7,6 +7,7 @@ must infer it from the examples. Point MODEL at any causal LM to ask it instead.
     python snippets/few_shot_prompting.py
 """
 # ci-args: --results-dir {tmp}/results
+# ci-args: --model {smollm2} --eval-words 3 --results-dir {tmp}/results
 
 import argparse
 import json
@@ -20,6 +21,7 @@ from atlas.plots import plot_curves
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default=str(BASE_MODEL_DIR))
+parser.add_argument("--eval-words", type=int, default=40, help="held-out words per task")
 parser.add_argument("--results-dir", default=str(GENERATED_DIR / "few_shot_prompting"))
 args, _ = parser.parse_known_args()  # known only: also runs as a notebook
 
@@ -38,7 +40,7 @@ print(prompt + reply)
 # --8<-- [start:evaluate]
 by_shots, by_task = {}, {}
 for k in (0, 1, 2, 4, 8):  # number of solved examples in the input
-    result = evaluate(model, tokenizer, conditions=["few_shot"], n_shots=k)
+    result = evaluate(model, tokenizer, conditions=["few_shot"], n_shots=k, n_words=args.eval_words)
     by_shots[k] = result.by_cluster()
     by_shots[k]["all tasks"] = result.average()
     by_task[k] = {task: row["few_shot"] for task, row in result.by_task().items()}

