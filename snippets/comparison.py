@@ -34,8 +34,8 @@ def load(relative: str) -> dict:
 # --8<-- [start:rows]
 TARGET = load("single_task_finetuning/single_task_training.json")["task"]  # "spell"
 NOT_TRAINED = {"trainable_parameters": 0, "seconds": 0.0}
-NA_NO_INSTRUCTION = "n/a: asked by examples (last column)"
-NA_CANNOT_GENERATE = "n/a: a classification head cannot generate"
+NA_NO_INSTRUCTION = "n/a (examples only)"
+NA_CANNOT_GENERATE = "n/a (labels only, no text)"
 head = load("classification_head/classification_head_training.json")
 
 
