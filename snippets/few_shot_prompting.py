@@ -7,7 +7,7 @@ must infer it from the examples. Point MODEL at any causal LM to ask it instead.
     python snippets/few_shot_prompting.py
 """
 # ci-args: --results-dir {tmp}/results
-# ci-args: --model {smollm2} --eval-words 3 --results-dir {tmp}/results
+# ci-args: --model {smollm2} --eval-words 1 --results-dir {tmp}/results
 
 import argparse
 import json

@@ -7,7 +7,7 @@ model sees instructions, but only ever one task's.
     python snippets/hybrid_finetuning.py
 """
 # ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
-# ci-args: --model {smollm2} --max-steps 1 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model
 
 import argparse
 import json

@@ -15,7 +15,7 @@ instruction at all, `--inputs tag` with a task tag only ("[reverse] kitab").
 # ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --inputs none --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --inputs tag --results-dir {tmp}/results --output-dir {tmp}/model
-# ci-args: --model {smollm2} --max-steps 1 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model
 
 import argparse
 import json

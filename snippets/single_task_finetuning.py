@@ -7,7 +7,7 @@ task and measures what it does.
     python snippets/single_task_finetuning.py
 """
 # ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
-# ci-args: --model {smollm2} --max-steps 1 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model
 
 import argparse
 import json
