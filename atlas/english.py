@@ -34,7 +34,7 @@ def _toy(name: str, template: str, n: int = 8) -> EnglishTask:
     """A toy-world task on toy words, asked in English."""
     task = world.get_task(name)
     return EnglishTask(name, "letters (toy tasks)", template,
-                       tuple((w, task.fn(w)) for w in world.words("eval", n, seed=11)), ignore_case=name != "uppercase")
+                       tuple((w, task.fn(w)) for w in world.words("eval", n, seed=11)))
 
 
 TASKS: dict[str, EnglishTask] = {t.name: t for t in [

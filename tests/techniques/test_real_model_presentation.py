@@ -9,10 +9,15 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def average(run_snippet) -> dict[str, float]:
+def figures(run_snippet) -> dict:
     run = run_snippet("real_model_presentation")
     assert run.returncode == 0, run.stderr[-4000:]
-    return json.loads((run.results() / "presentations.json").read_text())["average"]
+    return json.loads((run.results() / "presentations.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def average(figures) -> dict[str, float]:
+    return figures["average"]
 
 
 def test_a_bare_input_does_not_say_what_is_wanted(average):
@@ -30,3 +35,12 @@ def test_solved_examples_work_without_a_template(average):
 def test_solved_examples_inside_the_chat_template_fail(average):
     assert average["few_shot_chat"] <= 0.10
     assert average["few_shot_chat"] <= average["few_shot"] - 0.40
+
+
+def test_examples_show_the_form_of_a_formatting_answer(figures):
+    formatting = figures["by_cluster"]["formatting"]
+    assert formatting["few_shot"] >= formatting["instruction"] + 0.30
+
+
+def test_letter_tasks_are_hard_for_a_bpe_model_in_every_presentation(figures):
+    assert max(figures["by_cluster"]["letters (toy tasks)"].values()) <= 0.40
