@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from claims import HYBRID_FINETUNING as CLAIMS
+
 
 def _results(run_snippet, name: str, stem: str) -> tuple[dict, dict]:
     run = run_snippet(name)
@@ -26,17 +28,17 @@ def single_task(run_snippet):
 
 
 def test_it_matches_single_task_finetuning_on_its_task(hybrid, single_task):
-    assert hybrid[0]["spell"]["instruction"] >= single_task[0]["spell"]["bare"] - 0.05
-    assert hybrid[0]["spell"]["instruction_held_out"] >= single_task[0]["spell"]["bare"] - 0.10
+    assert hybrid[0]["spell"]["instruction"] >= single_task[0]["spell"]["bare"] - CLAIMS["within_single_task_points"]
+    assert hybrid[0]["spell"]["instruction_held_out"] >= single_task[0]["spell"]["bare"] - CLAIMS["held_out_templates_within_points"]
 
 
 def test_it_does_not_follow_instructions_for_other_tasks(hybrid):
     asked_other = hybrid[1]["asked_for_another_task"]
-    assert asked_other["the task asked for"] <= 0.05
+    assert asked_other["the task asked for"] <= CLAIMS["task_asked_at_most"]
     # ...it spells the word it finds in the instruction instead
-    assert asked_other["the spelling of the word"] >= 0.50
+    assert asked_other["the spelling of the word"] >= CLAIMS["spells_the_word_at_least"]
 
 
 def test_it_reads_the_input_slot_better_than_the_bare_input_model(hybrid, single_task):
     assert (hybrid[1]["asked_for_another_task"]["the spelling of the word"]
-            >= single_task[1]["asked_for_another_task"]["the spelling of the word"] + 0.30)
+            >= single_task[1]["asked_for_another_task"]["the spelling of the word"] + CLAIMS["reads_the_slot_points"])

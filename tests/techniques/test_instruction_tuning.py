@@ -10,6 +10,7 @@ import json
 import pytest
 
 from atlas import GENERATED_DIR, world
+from claims import INSTRUCTION_TUNING as CLAIMS
 
 VARIANTS = {"instruction_tuned": 0, "no_template": 1, "task_tag": 2}
 HELD_OUT = world.CLUSTERS[world.HELD_OUT_CLUSTER]
@@ -37,14 +38,14 @@ def base() -> dict:
 
 def test_it_follows_instructions_on_seen_tasks(models, base):
     tuned = models["instruction_tuned"]
-    assert mean(tuned, SEEN, "instruction") >= 0.75
-    assert mean(tuned, SEEN, "instruction") >= mean(base, SEEN, "instruction") + 0.70
+    assert mean(tuned, SEEN, "instruction") >= CLAIMS["seen_at_least"]
+    assert mean(tuned, SEEN, "instruction") >= mean(base, SEEN, "instruction") + CLAIMS["over_base_points"]
 
 
 def test_it_copes_with_new_wordings(models):
     tuned = models["instruction_tuned"]
-    assert mean(tuned, SEEN, "instruction_held_out") >= 0.55
-    assert mean(tuned, SEEN, "instruction_held_out") >= mean(tuned, SEEN, "instruction") - 0.25
+    assert mean(tuned, SEEN, "instruction_held_out") >= CLAIMS["held_out_templates_at_least"]
+    assert mean(tuned, SEEN, "instruction_held_out") >= mean(tuned, SEEN, "instruction") - CLAIMS["held_out_templates_within_points"]
 
 
 def test_held_out_cluster_stays_the_hard_part(models, base):
@@ -52,23 +53,23 @@ def test_held_out_cluster_stays_the_hard_part(models, base):
     instruction, the held-out cluster stays far below the seen tasks, and no ablation does better."""
     tuned = models["instruction_tuned"]
     held_out = mean(tuned, HELD_OUT, "instruction")
-    assert held_out <= mean(tuned, SEEN, "instruction") - 0.40
+    assert held_out <= mean(tuned, SEEN, "instruction") - CLAIMS["held_out_cluster_below_seen_points"]
     for other in (base, models["no_template"], models["task_tag"]):
         assert held_out >= mean(other, HELD_OUT, "instruction"), (held_out, mean(other, HELD_OUT, "instruction"))
 
 
 def test_tags_work_only_for_the_tags_trained_on(models):
     tagged = models["task_tag"]
-    assert mean(tagged, SEEN, "tag") >= 0.60
-    assert mean(tagged, HELD_OUT, "tag") <= 0.05
-    assert mean(tagged, SEEN, "instruction") <= 0.15
+    assert mean(tagged, SEEN, "tag") >= CLAIMS["tag_seen_at_least"]
+    assert mean(tagged, HELD_OUT, "tag") <= CLAIMS["tag_unseen_at_most"]
+    assert mean(tagged, SEEN, "instruction") <= CLAIMS["tag_in_words_at_most"]
 
 
 def test_without_instructions_the_tasks_cannot_be_told_apart(models):
-    assert mean(models["no_template"], SEEN, "bare") <= 0.20
+    assert mean(models["no_template"], SEEN, "bare") <= CLAIMS["no_template_bare_at_most"]
 
 
 def test_replay_keeps_most_of_few_shot(models, base, run_snippet):
-    """Few-shot after tuning: measured either way; with replay it stays within 20 points of the base."""
+    """Few-shot after tuning: measured either way; with replay it stays close to the base model's."""
     for by_task in models.values():
-        assert mean(by_task, list(by_task), "few_shot") >= mean(base, list(base), "few_shot") - 0.20
+        assert mean(by_task, list(by_task), "few_shot") >= mean(base, list(base), "few_shot") - CLAIMS["few_shot_within_points"]

@@ -11,6 +11,7 @@ import pytest
 from safetensors.torch import load_file
 
 from atlas import GENERATED_DIR
+from claims import LORA as CLAIMS
 
 RESULTS = GENERATED_DIR / "lora_finetuning"
 VARIANTS = {"bare": 0, "chat": 1}
@@ -30,29 +31,29 @@ def test_short_run_saves_only_a_small_adapter(name, run_snippet):
     adapter = load_file(run.tmp / "model" / "adapter_model.safetensors")  # the adapter, not the model
     n = sum(t.numel() for t in adapter.values())
     stats = json.loads((run.results() / f"lora_{name}_training.json").read_text())
-    assert n == stats["trainable_parameters"] and n <= 0.02 * stats["base_parameters"]
+    assert n == stats["trainable_parameters"] and n <= CLAIMS["adapter_share_at_most"] * stats["base_parameters"]
 
 
 def test_before_the_chat_model_labels_reviews_only_when_asked(figures):
     before = figures["bare"]["before"]
-    assert before["sentiment, bare review"] <= 0.10
-    assert before["sentiment, asked in the chat template"] >= 0.80
+    assert before["sentiment, bare review"] <= CLAIMS["bare_before_at_most"]
+    assert before["sentiment, asked in the chat template"] >= CLAIMS["chat_before_at_least"]
 
 
 @pytest.mark.parametrize("name,presentation", [("bare", "sentiment, bare review"),
                                                ("chat", "sentiment, asked in the chat template")])
 def test_lora_learns_the_task_as_it_was_trained(figures, name, presentation):
-    assert figures[name]["after"][presentation] >= 0.95
+    assert figures[name]["after"][presentation] >= CLAIMS["learned_at_least"]
 
 
 def test_bare_pairs_leak_the_task_into_other_requests(figures):
-    assert figures["bare"]["after"][LABELS] >= 0.25
+    assert figures["bare"]["after"][LABELS] >= CLAIMS["bare_leak_at_least"]
 
 
 def test_the_chat_form_does_not_leak_labels(figures):
-    assert figures["chat"]["after"][LABELS] <= 0.10
+    assert figures["chat"]["after"][LABELS] <= CLAIMS["chat_leak_at_most"]
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_one_narrow_task_costs_other_tasks_in_either_form(figures, name):
-    assert figures[name]["after"][OTHERS] <= figures[name]["before"][OTHERS] - 0.05
+    assert figures[name]["after"][OTHERS] <= figures[name]["before"][OTHERS] - CLAIMS["other_tasks_drop_points"]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 
+import figures
 import pytest
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from atlas import BASE_MODEL_DIR, GENERATED_DIR, world
 from atlas.evaluation import evaluate
+from claims import PRETRAINING as CLAIMS
 
 RESULTS = GENERATED_DIR / "pretraining"
 ZERO_SHOT = ("instruction", "instruction_held_out", "chat", "chat_held_out")
@@ -40,8 +42,8 @@ def base_result(base_model):
 def test_short_run_loss_falls(short_run):
     stats = json.loads((short_run.results() / "training.json").read_text())
     assert stats["steps"] == 40
-    assert stats["final_loss"] < 0.8 * stats["first_loss"], stats
-    assert (short_run.results() / "loss.png").stat().st_size > 10_000
+    assert stats["final_loss"] < CLAIMS["short_run_loss_below"] * stats["first_loss"], stats
+    assert (short_run.results() / "loss.png").stat().st_size > CLAIMS["loss_plot_bytes_at_least"]
 
 
 def test_short_run_saves_a_hub_style_checkpoint(short_run):
@@ -62,38 +64,40 @@ def test_shipped_checkpoint_matches_the_snippet(short_run, base_model):
     assert tokenizer.get_vocab() == fresh_tok.get_vocab()
     assert tokenizer.chat_template == fresh_tok.chat_template
     n_params = sum(p.numel() for p in model.parameters())
-    assert 1e6 <= n_params <= 5e6
+    assert CLAIMS["parameters_at_least"] <= n_params <= CLAIMS["parameters_at_most"]
 
 
 def test_base_model_does_not_follow_instructions(base_result):
-    """Zero-shot, asked in words (plain or in the chat template): at most 10 % on every task."""
+    """Zero-shot, asked in words (plain or in the chat template): near zero on every task."""
     for task in world.TASKS:
         for condition in ZERO_SHOT:
-            assert base_result.accuracy(task=task, condition=condition) <= 0.10, (task, condition)
+            assert base_result.accuracy(task=task, condition=condition) <= CLAIMS["zero_shot_at_most"], (task, condition)
 
 
 def test_base_model_continues_few_shot_patterns(base_result):
-    """Four input -> output examples, no instruction: >= 60 % on average, >= 30 % on every cluster."""
-    assert base_result.average()["few_shot"] >= 0.60
+    """Four input -> output examples, no instruction: high on average, and on every cluster."""
+    assert base_result.average()["few_shot"] >= CLAIMS["few_shot_at_least"]
     for cluster, row in base_result.by_cluster().items():
-        assert row["few_shot"] >= 0.30, cluster
+        assert row["few_shot"] >= CLAIMS["few_shot_cluster_at_least"], cluster
 
 
 def test_base_model_knows_the_operations_by_name(base_result):
-    """Fact completion ("the reverse of kitab is"): >= 60 % on average."""
-    assert base_result.average()["fact"] >= 0.60
+    """Fact completion ("the reverse of kitab is"): high on average."""
+    assert base_result.average()["fact"] >= CLAIMS["fact_at_least"]
 
 
 def test_few_shot_beats_instructions_by_a_wide_margin(base_result):
     avg = base_result.average()
-    assert avg["few_shot"] - max(avg[c] for c in ZERO_SHOT) >= 0.40
+    assert avg["few_shot"] - max(avg[c] for c in ZERO_SHOT) >= CLAIMS["few_shot_over_words_points"]
 
 
 def test_committed_results_are_current(base_result, tmp_path):
-    """The page's table is the shipped model's evaluation today, not a stale copy."""
+    """The page's tables are the shipped model's evaluation today, not a stale copy: the same
+    figures within the tolerance of tests/figures.py (evaluation on another CPU kind may tip a few
+    greedy answers; the stamp in provenance.json guards the bytes)."""
     base_result.save(tmp_path, "base_model")
-    for name in ("base_model.md", "base_model_clusters.md", "base_model_outputs.md"):
-        assert (tmp_path / name).read_text() == (RESULTS / name).read_text(), f"{name} is stale"
-    assert (tmp_path / "base_model.json").read_text() == (RESULTS / "base_model.json").read_text()
+    problems = [d for name in ("base_model.json", "base_model.md", "base_model_clusters.md")
+                for d in figures.differences(tmp_path / name, RESULTS / name, exact=False)]
+    assert not problems, problems[:10]
     stats = json.loads((RESULTS / "training.json").read_text())
-    assert stats["seconds"] <= 20 * 60 and stats["final_loss"] < stats["first_loss"]
+    assert stats["seconds"] <= CLAIMS["committed_run_minutes_at_most"] * 60 and stats["final_loss"] < stats["first_loss"]

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from atlas import GENERATED_DIR
+from claims import SINGLE_TASK_FINETUNING as CLAIMS
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +30,16 @@ def asked_other(run):
 
 
 def test_it_learns_its_task_from_bare_input(by_task):
-    assert by_task["spell"]["bare"] >= 0.95
+    assert by_task["spell"]["bare"] >= CLAIMS["bare_at_least"]
 
 
 def test_the_task_lives_in_the_weights(asked_other):
     """Asked by instruction for another task, it spells (something) and does not do the task asked."""
-    assert asked_other["a spelling of anything"] >= 0.80
-    assert asked_other["the task asked for"] <= 0.05
+    assert asked_other["a spelling of anything"] >= CLAIMS["spells_anything_at_least"]
+    assert asked_other["the task asked for"] <= CLAIMS["task_asked_at_most"]
 
 
 def test_few_shot_ability_is_lost(by_task):
     base = json.loads((GENERATED_DIR / "pretraining" / "base_model.json").read_text())["average"]["few_shot"]
     after = sum(row["few_shot"] for row in by_task.values()) / len(by_task)
-    assert after <= base - 0.40, (base, after)
+    assert after <= base - CLAIMS["few_shot_drop_points"], (base, after)

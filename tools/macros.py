@@ -1,0 +1,146 @@
+"""mkdocs-macros module: the numbers in the pages' prose, read from the files the snippets wrote.
+
+A page never types a measured figure by hand. It renders it from `docs/generated/` (what a snippet
+wrote), from `tests/claims.py` (the margins the tests assert), from `atlas.world` (the toy
+world's sizes), or from a constant or `# ci-args:` value in the code itself, so a regenerated figure
+or a changed margin changes the sentence too:
+
+    The full run took {{ fig("pretraining/training.json", "seconds") | minutes }} minutes.
+    At least {{ claims.INSTRUCTION_TUNING["seen_at_least"] | pct }} % on seen tasks.
+    {{ world.SEEN_TEMPLATE_IDS | length }} training templates.
+    Made on {{ made_on("pretraining") }}.
+    Blocks of {{ constant("snippets/pretraining.py", "BLOCK") }} characters.
+    CI runs it for {{ ci_arg("pretraining", "--max-steps") }} steps.
+
+A missing file or key fails the strict build (mkdocs.yml sets `on_error_fail` and `on_undefined`).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATED = ROOT / "docs" / "generated"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _claims():
+    """tests/claims.py, imported by path (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("atlas_claims", ROOT / "tests" / "claims.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fig(path: str, *keys):
+    """The value at `keys` in the JSON file `docs/generated/<path>`."""
+    file = GENERATED / path
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} does not exist: run the snippet that writes it ")
+    value = json.loads(file.read_text())
+    for i, key in enumerate(keys):
+        if isinstance(value, list):
+            key = int(key)
+        elif key not in value:
+            raise KeyError(f"{path}: no key {key!r} under {list(keys[:i])}; keys there: {list(value)[:12]}")
+        value = value[key]
+    return value
+
+
+def made_on(folder: str, producer: str | None = None) -> str:
+    """The machine that wrote a generated folder's figures, in words, from its provenance stamp."""
+    from atlas import provenance
+
+    return provenance.describe_machine(provenance.read_stamp(folder, producer)["made_on"])
+
+
+def made_on_all(*folders: str) -> str:
+    """The machine(s) that wrote every stamp in these generated folders, in words ("X and Y" when
+    they differ), for a sentence about figures that come from several runs."""
+    from atlas import provenance
+
+    found = []
+    for folder in folders:
+        stamps = provenance.read_stamps(folder)
+        if not stamps:
+            raise FileNotFoundError(f"{provenance.stamp_path(folder)} holds no stamp")
+        for stamp in stamps.values():
+            words = provenance.describe_machine(stamp["made_on"])
+            if words not in found:
+                found.append(words)
+    return " and ".join(found)
+
+
+def constant(path: str, name: str):
+    """The literal a repository file gives `name`, read from its syntax tree: an assignment
+    (`BLOCK, BATCH = 128, 32` gives BLOCK 128) or a keyword argument (`hidden_size=128`)."""
+    for node in ast.walk(ast.parse((ROOT / path).read_text())):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    pairs = zip(target.elts, node.value.elts)
+                else:
+                    pairs = [(target, node.value)]
+                for t, v in pairs:
+                    if isinstance(t, ast.Name) and t.id == name:
+                        return ast.literal_eval(v)
+        elif isinstance(node, ast.keyword) and node.arg == name:
+            return ast.literal_eval(node.value)
+    raise KeyError(f"{path} gives no literal value to {name!r}")
+
+
+def ci_arg(snippet: str, flag: str, variant: int = 0) -> str:
+    """The value of `flag` in a snippet's `# ci-args:` line (the smaller run the tests make)."""
+    lines = re.findall(r"^# ci-args:(.*)$", (ROOT / "snippets" / f"{snippet}.py").read_text(), re.M)
+    args = shlex.split(lines[variant])
+    if flag not in args:
+        raise KeyError(f"snippets/{snippet}.py: no {flag} in ci-args line {variant}: {lines[variant]}")
+    return args[args.index(flag) + 1]
+
+
+def pct(value: float, digits: int = 0) -> str:
+    """A fraction as a percentage number, without the % sign: 0.781 -> '78'."""
+    return f"{100 * value:.{digits}f}"
+
+
+def points(value: float) -> str:
+    """A difference of fractions in percentage points, without a sign: -0.15 -> '15'."""
+    return f"{abs(100 * value):.0f}"
+
+
+def num(value: float, digits: int = 0) -> str:
+    """A number with thousands separators: 1062784 -> '1,062,784'."""
+    return f"{value:,.{digits}f}"
+
+
+def minutes(seconds: float, digits: int = 1) -> str:
+    """Seconds as minutes: 940.7 -> '15.7'."""
+    return f"{seconds / 60:.{digits}f}"
+
+
+def millions(value: float, digits: int = 1) -> str:
+    """A count in millions: 14745600 -> '14.7'."""
+    return f"{value / 1e6:.{digits}f}"
+
+
+def define_env(env):
+    from atlas import world
+
+    env.variables["world"] = world
+    # The clusters multi-task instruction tuning trains on: all but the held-out one.
+    env.variables["seen_clusters"] = [c for c in world.CLUSTERS if c != world.HELD_OUT_CLUSTER]
+    env.variables["claims"] = _claims()
+    env.macro(fig)
+    env.macro(made_on)
+    env.macro(made_on_all)
+    env.macro(constant)
+    env.macro(ci_arg)
+    for f in (pct, points, num, minutes, millions):
+        env.filter(f)
