@@ -58,4 +58,8 @@ def test_harness_runs_on_a_real_bpe_model_with_its_own_chat_template():
     chat = [e for e in result.examples if e.condition == "chat"]
     assert all(e.prompt.startswith("<|im_start|>") and e.prompt.endswith("<|im_start|>assistant\n") for e in chat)
     assert sum(bool(e.prediction) for e in result.examples) >= 0.8 * len(result.examples)
-    assert 0.0 <= result.average()["chat"] <= 1.0
+    # the scores are exact match of the extracted first line, counted per task and condition
+    assert all("\n" not in e.prediction for e in result.examples)
+    for cond in ("instruction", "chat", "few_shot"):
+        chosen = [e for e in result.examples if e.condition == cond]
+        assert result.average()[cond] == pytest.approx(sum(e.prediction == e.answer for e in chosen) / len(chosen))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shlex
 
+import figures
 import pytest
 
+from atlas import provenance
 from conftest import ROOT, SNIPPETS, ci_variants, on_real_model
 
 GENERATED = ROOT / "docs" / "generated"
@@ -29,18 +32,27 @@ FULL_IN_CI = [(p, v) for p, v in RUNS if "--max-steps" not in ci_variants(p)[v] 
 
 @pytest.mark.parametrize("path,variant", FULL_IN_CI, ids=[f"{p.stem}-{v}" for p, v in FULL_IN_CI])
 def test_committed_outputs_are_current(path, variant, run_snippet):
-    """What a snippet writes for the pages equals what is committed."""
+    """What a snippet writes for the pages is what is committed: byte for byte on a machine of the
+    kind that wrote the committed files (same instruction set, ATen kernels and torch), and within
+    `figures.TOLERANCE` of every number on another kind, whose float bits differ."""
     run = run_snippet(path.stem, variant)
     assert run.returncode == 0, run.stderr[-2000:]
-    # Text files only: figures are compared through the numbers they plot, which are in the text.
-    # Wall-clock times (`*_timing.json`) differ on every run; the page shows the committed ones.
-    written = sorted(p for p in run.results().rglob("*")
-                     if p.suffix in {".md", ".json", ".jsonl"} and not p.name.endswith("_timing.json"))
+    producer = provenance.producer_for_run(f"snippets/{path.name}", shlex.split(ci_variants(path)[variant]))
+    assert producer is not None, f"no producer in atlas/provenance.py publishes {path.name} {ci_variants(path)[variant]}"
+    stamp = provenance.read_stamp(producer.folder, producer.name)
+    exact = provenance.same_kind(stamp["made_on"], provenance.machine())
+    written = sorted(p for p in run.results().rglob("*") if p.is_file() and p.suffix != ".png")
+    assert written, f"{path.name} wrote nothing in {run.results()}"
+    problems = []
     for new in written:
-        committed = GENERATED / path.stem / new.relative_to(run.results())
-        assert committed.is_file(), f"{path.name} writes {new.name}, but {committed} is not committed"
-        assert new.read_bytes() == committed.read_bytes(), (
-            f"{committed} is stale: run `python snippets/{path.name}` and commit the result")
+        committed = GENERATED / producer.folder / new.relative_to(run.results())
+        rel = committed.relative_to(ROOT)
+        assert str(rel) in stamp["outputs"], f"{path.name} writes {new.name}, but the stamp of {producer.name} has no {rel}"
+        problems += figures.differences(new, committed, exact=exact)
+    assert not problems, (f"{producer.name}'s committed figures differ from a fresh run "
+                          f"({'same' if exact else 'another'} CPU kind than the stamp's: "
+                          f"{provenance.describe_machine(stamp['made_on'])}); regenerate with "
+                          f"`python tools/update_generated.py --only {producer.name}`:\n" + "\n".join(problems[:20]))
 
 
 ON_REAL_MODEL = [(p, v) for p, v in RUNS if on_real_model(ci_variants(p)[v])]
@@ -54,5 +66,8 @@ def test_one_variable_runs_it_on_the_real_model(path, variant, run_snippet):
     assert run.returncode == 0, run.stderr[-4000:]
     written = {p.name: json.loads(p.read_text()) for p in run.results().rglob("*.json")}
     assert written, f"{path.name} on the real model wrote no results"
-    evaluated = [w["n_examples"] for w in written.values() if isinstance(w, dict) and "n_examples" in w]
-    assert all(n > 0 for n in evaluated), written.keys()
+    # every run evaluated something: the harness's summaries count their examples (n_examples),
+    # the classification head its held-out inputs (n_eval)
+    evaluated = [w.get("n_examples", w.get("n_eval")) for w in written.values() if isinstance(w, dict)]
+    evaluated = [n for n in evaluated if n is not None]
+    assert evaluated and all(n > 0 for n in evaluated), {k: sorted(v) for k, v in written.items() if isinstance(v, dict)}
