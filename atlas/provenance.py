@@ -304,7 +304,7 @@ def output_hashes(paths: list[Path], root: Path = ROOT) -> dict[str, str]:
         for f in files:
             if f.name != STAMP and "trainer" not in f.relative_to(root).parts:
                 out[str(f.relative_to(root))] = file_hash(f)
-    return out
+    return dict(sorted(out.items()))
 
 
 def write_stamp(producer: Producer, outputs: list[Path], root: Path = ROOT, made_on: dict | None = None,
@@ -318,8 +318,9 @@ def write_stamp(producer: Producer, outputs: list[Path], root: Path = ROOT, made
         "made_at": {"commit": _git("rev-parse", "--short", "HEAD", root=root),
                     "date": datetime.date.today().isoformat()},
     }
-    if note:
+    if note:  # stamped by `update_generated.py --adopt`: the outputs are older than this stamp
         stamp["note"] = note
+        stamp["made_at"]["stamped without a run"] = True
     stamps = read_stamps(producer.folder, root)
     stamps[producer.name] = stamp
     path = stamp_path(producer.folder, root)
