@@ -222,6 +222,8 @@ def inputs(producer: Producer, root: Path = ROOT) -> dict[str, str]:
         out[BASE_MODEL] = _base_model_hash(root)
     for pattern in producer.reads:
         for path in sorted(glob.glob(str(root / GENERATED / pattern))):
+            if Path(path).name == STAMP:  # a stamp is not a figure
+                continue
             rel = str(Path(path).relative_to(root))
             out[rel] = file_hash(Path(path))
     out["environment (" + ", ".join(LOCKS) + ", [tool.atlas])"] = _environment_hash(root)
