@@ -66,8 +66,16 @@ def test_one_variable_runs_it_on_the_real_model(path, variant, run_snippet):
     assert run.returncode == 0, run.stderr[-4000:]
     written = {p.name: json.loads(p.read_text()) for p in run.results().rglob("*.json")}
     assert written, f"{path.name} on the real model wrote no results"
-    # every run evaluated something: the harness's summaries count their examples (n_examples),
-    # the classification head its held-out inputs (n_eval)
-    evaluated = [w.get("n_examples", w.get("n_eval")) for w in written.values() if isinstance(w, dict)]
-    evaluated = [n for n in evaluated if n is not None]
-    assert evaluated and all(n > 0 for n in evaluated), {k: sorted(v) for k, v in written.items() if isinstance(v, dict)}
+    # every run evaluated something: the harness's summaries count their examples (n_examples), the
+    # classification head its held-out inputs (n_eval), the few-shot sweep holds per-task accuracies
+    counts, per_task = [], []
+
+    def walk(node):
+        if isinstance(node, dict):
+            counts.extend(v for k, v in node.items() if k in ("n_examples", "n_eval"))
+            per_task.extend(v for k, v in node.items() if k in ("by_task", "tasks") and isinstance(v, dict) and v)
+            for v in node.values():
+                walk(v)
+
+    walk(written)
+    assert (counts or per_task) and all(n > 0 for n in counts), {k: sorted(v) for k, v in written.items() if isinstance(v, dict)}
