@@ -1,7 +1,33 @@
-"""Adaptation Atlas's toy world: tasks (`world`), tokenizer, datasets (`data`), evaluation, plots."""
+"""Adaptation Atlas's toy world: tasks (`world`), tokenizer, datasets (`data`), evaluation,
+plots."""
 
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository checkout
-BASE_MODEL_DIR = ROOT / "models" / "toy-base"  # the shipped base model, made by snippets/pretraining.py
-GENERATED_DIR = ROOT / "docs" / "generated"  # tables, figures and samples the snippets write for the pages
+BASE_MODEL_DIR = (
+    ROOT / "models" / "toy-base"
+)  # the shipped base model, made by snippets/pretraining.py
+GENERATED_DIR = (
+    ROOT / "docs" / "generated"
+)  # tables, figures and samples the snippets write for the pages
+THREADS = 2  # CPU threads for training and evaluation: the 2-core laptop the site is measured on
+
+
+class InputError(ValueError):
+    """A mistake in what the user gave (a path, a dataset, a name), with a message that says what is
+    wrong and what to do. Snippets print it as one line (see atlas.cli)."""
+
+
+class UnknownName(InputError, KeyError):
+    """An unknown task, cluster, condition or dataset shape."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class MissingFile(InputError, FileNotFoundError):
+    """A model directory or dataset file that is not there, or not what it should be."""
+
+
+class BadDataset(InputError):
+    """A dataset file whose rows do not have the shape's columns and types."""

@@ -15,7 +15,7 @@ COLUMNS: dict[str, str] = {
     "other_seen_instruction": "other seen tasks, asked by instruction",
     "held_out_templates": "seen tasks, held-out templates",
     "held_out_cluster": "held-out cluster, asked by instruction",
-    "few_shot": "few-shot (4 examples), all tasks",
+    "few_shot": f"few-shot ({world.N_SHOTS} examples), all tasks",
 }
 
 
@@ -25,8 +25,11 @@ def _mean(by_task: dict, tasks: list[str], condition: str) -> float | None:
     return sum(by_task[t][condition] for t in tasks) / len(tasks)
 
 
-def columns(by_task: dict[str, dict[str, float]], target: str,
-            held_out_cluster: str = world.HELD_OUT_CLUSTER) -> dict[str, float | None]:
+def columns(
+    by_task: dict[str, dict[str, float]],
+    target: str,
+    held_out_cluster: str = world.HELD_OUT_CLUSTER,
+) -> dict[str, float | None]:
     """The comparison's accuracy columns for one model; None where the model was not evaluated so.
 
     Seen tasks are those outside the held-out cluster; "other" ones exclude the target task."""

@@ -12,7 +12,7 @@ import random
 import zlib
 from pathlib import Path
 
-from atlas import world
+from atlas import BadDataset, MissingFile, UnknownName, world
 
 # shape name -> the columns a file of that shape must have
 SHAPES: dict[str, tuple[str, ...]] = {
@@ -24,12 +24,14 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "chat": ("messages",),
     "preferences": ("prompt", "chosen", "rejected"),
 }
+CHAT_ROLES = ("system", "user", "assistant")
 
 NAMES = ("Ana", "Lee", "Tomo", "Rita", "Sam", "Kofi", "Mira", "Ivan")
 THINGS = ("book", "card", "box", "note", "list", "page", "cup", "key")
 
 
 # --- raw text: the "toy web" ----------------------------------------------------------------------
+
 
 def _fact_doc(rng: random.Random, tasks: dict[str, world.Task], vocab: list[str]) -> str:
     sentences = []
@@ -46,7 +48,8 @@ def _pattern_doc(rng: random.Random, tasks: dict[str, world.Task], vocab: list[s
 
 def _filler_doc(rng: random.Random, vocab: list[str]) -> str:
     """Everyday sentences using the words and punctuation of the instruction templates, so that
-    '?', ':', quotes and capital letters are not unseen characters later, but never an instruction."""
+    '?', ':', quotes and capital letters are not unseen characters later, but never an
+    instruction."""
     n1, n2 = rng.sample(NAMES, 2)
     thing, w = rng.choice(THINGS), rng.choice(vocab)
     sentences = [
@@ -83,18 +86,19 @@ def toy_web(n_docs: int, seed: int = 0, tasks: dict[str, world.Task] | None = No
 
 def replay_text(n_docs: int, seed: int = 0, max_chars: int = 64) -> list[dict]:
     """Short excerpts of the toy web to mix into fine-tuning ("replay"): each document cut after its
-    last full sentence or line within `max_chars`, so replay rows are about as long as instruction rows
-    and do not pad every batch to pretraining length."""
+    last full sentence or line within `max_chars`, so replay rows are about as long as instruction
+    rows and do not pad every batch to pretraining length."""
     rows = []
     for row in toy_web(n_docs, seed=seed + 500):
         text = row["text"][:max_chars]
         cut = max(text.rfind(". "), text.rfind("\n"))
-        rows.append({"text": text[:cut + 1].strip() if cut > 0 else text})
+        rows.append({"text": text[: cut + 1].strip() if cut > 0 else text})
     return rows
 
 
 def domain_text(n_docs: int, seed: int = 0) -> list[dict]:
-    """Text about operations the toy web never mentions (a 'cipher' domain), for continued pretraining."""
+    """Text about operations the toy web never mentions (a 'cipher' domain), for continued
+    pretraining."""
     return toy_web(n_docs, seed=seed + 1000, tasks=world.DOMAIN_TASKS)
 
 
@@ -103,16 +107,24 @@ def domain_text(n_docs: int, seed: int = 0) -> list[dict]:
 CLASSIFICATION_TASK = "vowel_count"
 
 
-def classification(n: int, split: str = "train", seed: int = 0, task: str = CLASSIFICATION_TASK) -> list[dict]:
-    """A word and an integer label; the label names are the task's possible answers (`label_names`)."""
+def classification(
+    n: int, split: str = "train", seed: int = 0, task: str = CLASSIFICATION_TASK
+) -> list[dict]:
+    """A word and an integer label; the label names are the task's possible answers
+    (`label_names`)."""
     names = label_names(task)
-    return [{"text": w, "label": names.index(world.answer(task, w))} for w in world.words(split, n, seed)]
+    return [
+        {"text": w, "label": names.index(world.answer(task, w))}
+        for w in world.words(split, n, seed)
+    ]
 
 
 def label_names(task: str = CLASSIFICATION_TASK) -> list[str]:
     answers = {world.answer(task, w) for w in world.words("train", 2000)}
     if len(answers) > 20:
-        raise ValueError(f"task {task!r} has {len(answers)} different answers: too many to be labels")
+        raise ValueError(
+            f"task {task!r} has {len(answers)} different answers: too many to be labels"
+        )
     return sorted(answers)
 
 
@@ -122,7 +134,9 @@ def pairs(task: str, n: int, split: str = "train", seed: int = 0) -> list[dict]:
     return [{"input": w, "output": t.fn(w)} for w in world.words(split, n, seed)]
 
 
-def _instruction_examples(tasks: list[str], n_per_task: int, split: str, seed: int, template_ids) -> list[tuple]:
+def _instruction_examples(
+    tasks: list[str], n_per_task: int, split: str, seed: int, template_ids
+) -> list[tuple]:
     rng = random.Random(f"instructions-{seed}")
     out = []
     for name in tasks:
@@ -134,39 +148,73 @@ def _instruction_examples(tasks: list[str], n_per_task: int, split: str, seed: i
     return out
 
 
-def instructions(tasks: list[str], n_per_task: int, split: str = "train", seed: int = 0,
-                 template_ids=world.SEEN_TEMPLATE_IDS) -> list[dict]:
+def instructions(
+    tasks: list[str],
+    n_per_task: int,
+    split: str = "train",
+    seed: int = 0,
+    template_ids=world.SEEN_TEMPLATE_IDS,
+) -> list[dict]:
     """FLAN/Alpaca-style triples. `instruction` is the full text the user sends, with the input
     inside it (as in FLAN); `input` repeats that input on its own for analysis."""
     return [
-        {"instruction": world.instruction(t, w, tid), "input": w, "output": t.fn(w), "task": t.name, "template_id": tid}
+        {
+            "instruction": world.instruction(t, w, tid),
+            "input": w,
+            "output": t.fn(w),
+            "task": t.name,
+            "template_id": tid,
+        }
         for t, w, tid in _instruction_examples(tasks, n_per_task, split, seed, template_ids)
     ]
 
 
-def chat(tasks: list[str], n_per_task: int, split: str = "train", seed: int = 0,
-         template_ids=world.SEEN_TEMPLATE_IDS) -> list[dict]:
+def chat(
+    tasks: list[str],
+    n_per_task: int,
+    split: str = "train",
+    seed: int = 0,
+    template_ids=world.SEEN_TEMPLATE_IDS,
+) -> list[dict]:
     """The same examples as conversations: a user turn and an assistant turn."""
     return [
-        {"messages": [{"role": "user", "content": world.instruction(t, w, tid)},
-                      {"role": "assistant", "content": t.fn(w)}], "task": t.name}
+        {
+            "messages": [
+                {"role": "user", "content": world.instruction(t, w, tid)},
+                {"role": "assistant", "content": t.fn(w)},
+            ],
+            "task": t.name,
+        }
         for t, w, tid in _instruction_examples(tasks, n_per_task, split, seed, template_ids)
     ]
 
 
-def preferences(tasks: list[str], n_per_task: int, split: str = "train", seed: int = 0,
-                template_ids=world.SEEN_TEMPLATE_IDS) -> list[dict]:
+def preferences(
+    tasks: list[str],
+    n_per_task: int,
+    split: str = "train",
+    seed: int = 0,
+    template_ids=world.SEEN_TEMPLATE_IDS,
+) -> list[dict]:
     """Prompt, preferred answer and a rejected one: the answer of another task of the same cluster
     (a plausible mistake: doing the wrong operation)."""
     rows = []
     for t, w, tid in _instruction_examples(tasks, n_per_task, split, seed, template_ids):
         wrong = [world.answer(o, w) for o in world.CLUSTERS[t.cluster] if o != t.name]
         wrong = [a for a in wrong if a != t.fn(w)] or [t.fn(w)[::-1] + "x"]
-        rows.append({"prompt": world.instruction(t, w, tid), "chosen": t.fn(w), "rejected": wrong[0], "task": t.name})
+        rows.append(
+            {
+                "prompt": world.instruction(t, w, tid),
+                "chosen": t.fn(w),
+                "rejected": wrong[0],
+                "task": t.name,
+            }
+        )
     return rows
 
 
-# --- files ------------------------------------------------------------------------------------------
+# --- files ----------------------------------------------------------------------------------------
+
 
 def write_jsonl(rows: list[dict], path: str | Path) -> Path:
     path = Path(path)
@@ -178,19 +226,81 @@ def write_jsonl(rows: list[dict], path: str | Path) -> Path:
 
 
 def load_shape(path: str | Path, shape: str):
-    """Load a JSONL file as a `datasets.Dataset` and check it has the columns of `shape`."""
+    """Load a JSONL file as a `datasets.Dataset`, after checking every row has the columns of
+    `shape` with the right types. A bad row fails with the file, the line and what is wrong."""
     from datasets import load_dataset
 
     if shape not in SHAPES:
-        raise KeyError(f"unknown dataset shape {shape!r}; known shapes: {', '.join(SHAPES)}")
+        raise UnknownName(f"unknown dataset shape {shape!r}; known shapes: {', '.join(SHAPES)}")
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"dataset file {path} does not exist; build it with atlas.data.write_jsonl(...)")
-    ds = load_dataset("json", data_files=str(path), split="train")
-    missing = [c for c in SHAPES[shape] if c not in ds.column_names]
-    if missing:
-        raise ValueError(
-            f"{path} is not a {shape!r} dataset: missing column(s) {missing}; it has {ds.column_names}, "
-            f"a {shape!r} dataset needs {list(SHAPES[shape])}"
+        raise MissingFile(
+            f"dataset file {path} does not exist; build it with atlas.data.write_jsonl(...)"
         )
-    return ds
+    n_rows = 0
+    with path.open(encoding="utf-8") as f:
+        for line_number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise BadDataset(
+                    f"{path}:{line_number}: not a JSON object ({error.msg}): {line.strip()[:60]!r}"
+                ) from None
+            problem = row_problem(row, shape)
+            if problem:
+                raise BadDataset(f"{path}:{line_number}: not a {shape!r} row: {problem}")
+            n_rows += 1
+    if n_rows == 0:
+        raise BadDataset(
+            f"{path} is empty: a {shape!r} dataset has one JSON object per line "
+            f"with {list(SHAPES[shape])}"
+        )
+    return load_dataset("json", data_files=str(path), split="train")
+
+
+def row_problem(row, shape: str) -> str | None:
+    """What is wrong with one row of a `shape` dataset (None if nothing)."""
+    if not isinstance(row, dict):
+        return f"a JSON object with {list(SHAPES[shape])} was expected, not {type(row).__name__}"
+    missing = [c for c in SHAPES[shape] if c not in row]
+    if missing:
+        return (
+            f"missing column(s) {missing}; it has {list(row)}, "
+            f"a {shape!r} row needs {list(SHAPES[shape])}"
+        )
+    if shape == "classification":
+        if not isinstance(row["label"], int) or isinstance(row["label"], bool) or row["label"] < 0:
+            return (
+                f"label must be a class index (0, 1, ...), not {row['label']!r}; "
+                "label names go in id2label"
+            )
+        return _text_problem(row, ("text",))
+    if shape == "chat":
+        messages = row["messages"]
+        if not isinstance(messages, list) or not messages:
+            return (
+                f"messages must be a non-empty list of {{'role', 'content'}} objects, "
+                f"not {messages!r:.60}"
+            )
+        for i, m in enumerate(messages):
+            if (
+                not isinstance(m, dict)
+                or m.get("role") not in CHAT_ROLES
+                or not isinstance(m.get("content"), str)
+            ):
+                return (
+                    f"messages[{i}] must be {{'role': one of {list(CHAT_ROLES)}, "
+                    f"'content': text}}, "
+                    f"not {m!r:.60}"
+                )
+        return None
+    return _text_problem(row, SHAPES[shape])
+
+
+def _text_problem(row: dict, columns) -> str | None:
+    for c in columns:
+        if not isinstance(row[c], str):
+            return f"{c} must be text, not {type(row[c]).__name__} {row[c]!r:.60}"
+    return None

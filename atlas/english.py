@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from atlas import world
+from atlas import UnknownName, world
 from atlas.evaluation import LenientExample, chat_prompt
 
 CONDITIONS_USED = ("bare", "instruction", "chat", "few_shot", "few_shot_chat")
-N_SHOTS = 4
 
 
 @dataclass(frozen=True)
@@ -33,57 +32,188 @@ class EnglishTask:
 def _toy(name: str, template: str, n: int = 8) -> EnglishTask:
     """A toy-world task on toy words, asked in English."""
     task = world.get_task(name)
-    return EnglishTask(name, "letters (toy tasks)", template,
-                       tuple((w, task.fn(w)) for w in world.words("eval", n, seed=11)))
+    return EnglishTask(
+        name,
+        "letters (toy tasks)",
+        template,
+        tuple((w, task.fn(w)) for w in world.words("eval", n, seed=11)),
+    )
 
 
-TASKS: dict[str, EnglishTask] = {t.name: t for t in [
-    EnglishTask("capital", "facts", "What is the capital of {x}?", (
-        ("France", "Paris"), ("Japan", "Tokyo"), ("Italy", "Rome"), ("Germany", "Berlin"),
-        ("Spain", "Madrid"), ("Egypt", "Cairo"), ("Russia", "Moscow"), ("England", "London"))),
-    EnglishTask("color", "facts", "What color is {x}?", (
-        ("grass", "green"), ("the sky on a clear day", "blue"), ("snow", "white"), ("a ripe banana", "yellow"),
-        ("coal", "black"), ("a ripe tomato", "red"), ("milk", "white"), ("chocolate", "brown"))),
-    EnglishTask("opposite", "facts", "What is the opposite of the word \"{x}\"?", (
-        ("hot", "cold"), ("big", "small", "little"), ("up", "down"), ("day", "night"),
-        ("fast", "slow"), ("happy", "sad"), ("wet", "dry"), ("black", "white"))),
-    EnglishTask("plural", "formatting", "What is the plural of the word \"{x}\"?", (
-        ("cat", "cats"), ("box", "boxes"), ("child", "children"), ("mouse", "mice"),
-        ("man", "men"), ("foot", "feet"), ("city", "cities"), ("book", "books"))),
-    EnglishTask("number_in_words", "formatting", "Write the number {x} in words.", (
-        ("3", "three"), ("7", "seven"), ("10", "ten"), ("12", "twelve"),
-        ("20", "twenty"), ("5", "five"), ("9", "nine"), ("15", "fifteen"))),
-    EnglishTask("capitals_of_word", "formatting", "Write the word \"{x}\" in capital letters.", (
-        ("apple", "APPLE"), ("house", "HOUSE"), ("green", "GREEN"), ("table", "TABLE"),
-        ("river", "RIVER"), ("music", "MUSIC"), ("paper", "PAPER"), ("light", "LIGHT")), ignore_case=False),
-    EnglishTask("sum", "facts", "What is {x}?", (
-        ("2 + 3", "5", "five"), ("4 + 4", "8", "eight"), ("1 + 6", "7", "seven"), ("5 + 2", "7", "seven"),
-        ("3 + 3", "6", "six"), ("7 + 1", "8", "eight"), ("2 + 2", "4", "four"), ("6 + 3", "9", "nine"))),
-    EnglishTask("sentiment", "labels", "Is this review positive or negative? Review: {x}", (
-        ("I loved this movie, it was wonderful.", "positive"), ("The food was cold and terrible.", "negative"),
-        ("What a great day, everything went well.", "positive"), ("I hated every minute of it.", "negative"),
-        ("The staff were kind and helpful.", "positive"), ("It broke after one day. Awful.", "negative"),
-        ("This is the best book I have read.", "positive"), ("The worst service I have ever had.", "negative")),
-        labels=True),
-    _toy("first_letter", "What is the first letter of the word \"{x}\"?"),
-    _toy("last_letter", "What is the last letter of the word \"{x}\"?"),
-    _toy("reverse", "Write the word \"{x}\" backwards."),
-    _toy("length", "How many letters are in the word \"{x}\"?"),
-]}
+TASKS: dict[str, EnglishTask] = {
+    t.name: t
+    for t in [
+        EnglishTask(
+            "capital",
+            "facts",
+            "What is the capital of {x}?",
+            (
+                ("France", "Paris"),
+                ("Japan", "Tokyo"),
+                ("Italy", "Rome"),
+                ("Germany", "Berlin"),
+                ("Spain", "Madrid"),
+                ("Egypt", "Cairo"),
+                ("Russia", "Moscow"),
+                ("England", "London"),
+            ),
+        ),
+        EnglishTask(
+            "color",
+            "facts",
+            "What color is {x}?",
+            (
+                ("grass", "green"),
+                ("the sky on a clear day", "blue"),
+                ("snow", "white"),
+                ("a ripe banana", "yellow"),
+                ("coal", "black"),
+                ("a ripe tomato", "red"),
+                ("milk", "white"),
+                ("chocolate", "brown"),
+            ),
+        ),
+        EnglishTask(
+            "opposite",
+            "facts",
+            'What is the opposite of the word "{x}"?',
+            (
+                ("hot", "cold"),
+                ("big", "small", "little"),
+                ("up", "down"),
+                ("day", "night"),
+                ("fast", "slow"),
+                ("happy", "sad"),
+                ("wet", "dry"),
+                ("black", "white"),
+            ),
+        ),
+        EnglishTask(
+            "plural",
+            "formatting",
+            'What is the plural of the word "{x}"?',
+            (
+                ("cat", "cats"),
+                ("box", "boxes"),
+                ("child", "children"),
+                ("mouse", "mice"),
+                ("man", "men"),
+                ("foot", "feet"),
+                ("city", "cities"),
+                ("book", "books"),
+            ),
+        ),
+        EnglishTask(
+            "number_in_words",
+            "formatting",
+            "Write the number {x} in words.",
+            (
+                ("3", "three"),
+                ("7", "seven"),
+                ("10", "ten"),
+                ("12", "twelve"),
+                ("20", "twenty"),
+                ("5", "five"),
+                ("9", "nine"),
+                ("15", "fifteen"),
+            ),
+        ),
+        EnglishTask(
+            "capitals_of_word",
+            "formatting",
+            'Write the word "{x}" in capital letters.',
+            (
+                ("apple", "APPLE"),
+                ("house", "HOUSE"),
+                ("green", "GREEN"),
+                ("table", "TABLE"),
+                ("river", "RIVER"),
+                ("music", "MUSIC"),
+                ("paper", "PAPER"),
+                ("light", "LIGHT"),
+            ),
+            ignore_case=False,
+        ),
+        EnglishTask(
+            "sum",
+            "facts",
+            "What is {x}?",
+            (
+                ("2 + 3", "5", "five"),
+                ("4 + 4", "8", "eight"),
+                ("1 + 6", "7", "seven"),
+                ("5 + 2", "7", "seven"),
+                ("3 + 3", "6", "six"),
+                ("7 + 1", "8", "eight"),
+                ("2 + 2", "4", "four"),
+                ("6 + 3", "9", "nine"),
+            ),
+        ),
+        EnglishTask(
+            "sentiment",
+            "labels",
+            "Is this review positive or negative? Review: {x}",
+            (
+                ("I loved this movie, it was wonderful.", "positive"),
+                ("The food was cold and terrible.", "negative"),
+                ("What a great day, everything went well.", "positive"),
+                ("I hated every minute of it.", "negative"),
+                ("The staff were kind and helpful.", "positive"),
+                ("It broke after one day. Awful.", "negative"),
+                ("This is the best book I have read.", "positive"),
+                ("The worst service I have ever had.", "negative"),
+            ),
+            labels=True,
+        ),
+        _toy("first_letter", 'What is the first letter of the word "{x}"?'),
+        _toy("last_letter", 'What is the last letter of the word "{x}"?'),
+        _toy("reverse", 'Write the word "{x}" backwards.'),
+        _toy("length", 'How many letters are in the word "{x}"?'),
+    ]
+}
 
 
 # Short reviews for fine-tuning a real model on one narrow task (LoRA page). Train and eval reviews
 # are about different things, so the eval reviews are new sentences, not repeats.
-_POSITIVE = ("wonderful", "great", "excellent", "lovely", "superb", "delightful", "fantastic", "brilliant")
+_POSITIVE = (
+    "wonderful",
+    "great",
+    "excellent",
+    "lovely",
+    "superb",
+    "delightful",
+    "fantastic",
+    "brilliant",
+)
 _NEGATIVE = ("terrible", "awful", "horrible", "dreadful", "boring", "disappointing", "poor", "bad")
-_SUBJECTS = {"train": ("movie", "food", "service", "hotel", "book", "concert", "game", "phone", "room", "trip"),
-             "eval": ("show", "meal", "staff", "album", "park", "car")}
-_REVIEWS = ("The {s} was {a}.", "What a {a} {s}!", "I found the {s} {a}.", "Honestly, the {s} was {a}.",
-            "Our {s} was {a} from start to end.", "A {a} {s}, all in all.")
+_SUBJECTS = {
+    "train": (
+        "movie",
+        "food",
+        "service",
+        "hotel",
+        "book",
+        "concert",
+        "game",
+        "phone",
+        "room",
+        "trip",
+    ),
+    "eval": ("show", "meal", "staff", "album", "park", "car"),
+}
+_REVIEWS = (
+    "The {s} was {a}.",
+    "What a {a} {s}!",
+    "I found the {s} {a}.",
+    "Honestly, the {s} was {a}.",
+    "Our {s} was {a} from start to end.",
+    "A {a} {s}, all in all.",
+)
 
 
 def reviews(n: int, split: str = "train", seed: int = 0) -> list[dict]:
-    """`n` short reviews with their label: {"input": "The meal was superb.", "output": "positive"}."""
+    """`n` short reviews with their label:
+    {"input": "The meal was superb.", "output": "positive"}."""
     import random
 
     if split not in _SUBJECTS:
@@ -99,7 +229,7 @@ def reviews(n: int, split: str = "train", seed: int = 0) -> list[dict]:
 
 def get_task(name: str) -> EnglishTask:
     if name not in TASKS:
-        raise KeyError(f"unknown English task {name!r}; known tasks: {', '.join(TASKS)}")
+        raise UnknownName(f"unknown English task {name!r}; known tasks: {', '.join(TASKS)}")
     return TASKS[name]
 
 
@@ -109,16 +239,21 @@ def instruction(task: EnglishTask, x: str) -> str:
 
 def few_shot_text(task: EnglishTask, item: tuple, demos: list[tuple]) -> str:
     """Input -> output examples and no instruction, the toy world's layout. The prompt ends at the
-    arrow, without its trailing space: a BPE tokenizer writes " Paris" as one token, space included."""
-    return "".join(f"{d[0]}{world.ARROW}{d[1]}\n" for d in demos) + f"{item[0]}{world.ARROW.rstrip()}"
+    arrow, without its trailing space: a BPE tokenizer writes " Paris" as one token, space
+    included."""
+    return (
+        "".join(f"{d[0]}{world.ARROW}{d[1]}\n" for d in demos) + f"{item[0]}{world.ARROW.rstrip()}"
+    )
 
 
-def examples(tokenizer, conditions=CONDITIONS_USED, tasks=None, n_shots: int = N_SHOTS) -> list[LenientExample]:
+def examples(
+    tokenizer, conditions=CONDITIONS_USED, tasks=None, n_shots: int = world.N_SHOTS
+) -> list[LenientExample]:
     """Every item of every task (names, or EnglishTask objects) in every presentation. Few-shot
     demos are the task's next items."""
     unknown = [c for c in conditions if c not in CONDITIONS_USED]
     if unknown:
-        raise KeyError(f"English tasks support the conditions {CONDITIONS_USED}, not {unknown}")
+        raise UnknownName(f"English tasks support the conditions {CONDITIONS_USED}, not {unknown}")
     out = []
     for task in [t if isinstance(t, EnglishTask) else get_task(t) for t in (tasks or TASKS)]:
         for i, item in enumerate(task.items):
@@ -135,6 +270,17 @@ def examples(tokenizer, conditions=CONDITIONS_USED, tasks=None, n_shots: int = N
                 else:  # few_shot_chat: the same examples as the user's turn
                     prompt = chat_prompt(tokenizer, few_shot_text(task, item, demos))
                 rivals = tuple({i[1] for i in task.items} - {item[1]}) if task.labels else ()
-                out.append(LenientExample(task.name, task.cluster, cond, item[0], prompt, item[1], aliases=tuple(item[2:]),
-                                          rivals=rivals, ignore_case=task.ignore_case))
+                out.append(
+                    LenientExample(
+                        task.name,
+                        task.cluster,
+                        cond,
+                        item[0],
+                        prompt,
+                        item[1],
+                        aliases=tuple(item[2:]),
+                        rivals=rivals,
+                        ignore_case=task.ignore_case,
+                    )
+                )
     return out

@@ -17,32 +17,49 @@ import random
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from atlas import world
+from atlas import InputError, UnknownName, world
+from atlas.tables import markdown_table
 
-# condition -> (presentation, which templates, a label for tables)
-CONDITIONS: dict[str, tuple[str, str, str]] = {
-    "bare": ("bare", "-", "bare input"),
-    "instruction": ("instruction", "seen", "instruction"),
-    "instruction_held_out": ("instruction", "held_out", "instruction, held-out template"),
-    "chat": ("chat", "seen", "chat template"),
-    "chat_held_out": ("chat", "held_out", "chat, held-out template"),
-    "few_shot": ("few_shot", "-", "few-shot (4 examples)"),
-    "few_shot_chat": ("few_shot_chat", "-", "few-shot, in the chat template"),
-    "fact": ("fact", "-", "fact completion"),
-    "tag": ("tag", "-", "task tag"),
+
+class Condition(NamedTuple):
+    presentation: str  # how the input is presented (bare, instruction, chat, few_shot, ...)
+    templates: str  # which instruction templates: "seen", "held_out", or "-" (none)
+    label: str  # the name tables and plots show
+
+
+CONDITIONS: dict[str, Condition] = {
+    "bare": Condition("bare", "-", "bare input"),
+    "instruction": Condition("instruction", "seen", "instruction"),
+    "instruction_held_out": Condition("instruction", "held_out", "instruction, held-out template"),
+    "chat": Condition("chat", "seen", "chat template"),
+    "chat_held_out": Condition("chat", "held_out", "chat, held-out template"),
+    "few_shot": Condition("few_shot", "-", f"few-shot ({world.N_SHOTS} examples)"),
+    "few_shot_chat": Condition("few_shot_chat", "-", "few-shot, in the chat template"),
+    "fact": Condition("fact", "-", "fact completion"),
+    "tag": Condition("tag", "-", "task tag"),
 }
 CHAT_PRESENTATIONS = ("chat", "few_shot_chat")  # prompts rendered by the tokenizer's chat template
-DEFAULT_CONDITIONS = ("bare", "instruction", "instruction_held_out", "chat", "chat_held_out", "few_shot", "fact")
-N_SHOTS = 4
+DEFAULT_CONDITIONS = (
+    "bare",
+    "instruction",
+    "instruction_held_out",
+    "chat",
+    "chat_held_out",
+    "few_shot",
+    "fact",
+)
 
 
 @dataclass
 class Example:
-    extra_new_tokens = 2  # generated beyond the longest answer: the answer is all the model should say
+    extra_new_tokens = (
+        2  # generated beyond the longest answer: the answer is all the model should say
+    )
 
     task: str
     cluster: str
@@ -85,15 +102,21 @@ class LenientExample(Example):
         answers = (self.answer, *self.aliases)
         if reply in {self._norm(a) for a in answers}:
             return True
-        return any(self._holds(reply, a) for a in answers) and not any(self._holds(reply, r) for r in self.rivals)
+        return any(self._holds(reply, a) for a in answers) and not any(
+            self._holds(reply, r) for r in self.rivals
+        )
 
 
-def require_chat_template(tokenizer) -> None:
+def require_chat_template(tokenizer, flag: str | None = None) -> None:
+    """Fail with one clear message if the tokenizer cannot render the chat presentations; `flag`
+    names the snippet option that leaves them out."""
     if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(
-            f"the tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no chat template, so the "
-            "'chat' presentations cannot be built; use a tokenizer saved with one "
-            "(tokenizer.chat_template = ...; tokenizer.save_pretrained(dir)) or leave the chat conditions out"
+        way_out = f"pass {flag} to leave the chat presentations out, or " if flag else ""
+        raise InputError(
+            f"the tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no chat template, "
+            "so the chat "
+            f"presentations cannot be built: {way_out}use a tokenizer saved with one "
+            "(tokenizer.chat_template = ...; tokenizer.save_pretrained(dir))"
         )
 
 
@@ -104,15 +127,23 @@ def chat_prompt(tokenizer, user_message: str) -> str:
     )
 
 
-def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words: int = 40, seed: int = 0,
-                   n_shots: int = N_SHOTS) -> list[Example]:
+def build_examples(
+    tokenizer,
+    conditions=DEFAULT_CONDITIONS,
+    tasks=None,
+    n_words: int = 40,
+    seed: int = 0,
+    n_shots: int = world.N_SHOTS,
+) -> list[Example]:
     """The evaluation grid: every task x condition on `n_words` held-out words.
 
     Templates cycle over the words, so each template is used about equally often; few-shot prompts
     hold `n_shots` solved examples on training words."""
     unknown = [c for c in conditions if c not in CONDITIONS]
     if unknown:
-        raise KeyError(f"unknown condition(s) {unknown}; known conditions: {', '.join(CONDITIONS)}")
+        raise UnknownName(
+            f"unknown condition(s) {unknown}; known conditions: {', '.join(CONDITIONS)}"
+        )
     task_names = list(world.TASKS) if tasks is None else [world.get_task(t).name for t in tasks]
     demo_pool = world.words("train", 500, seed=seed + 7)
     eval_words = world.words("eval", n_words, seed=seed)
@@ -121,8 +152,10 @@ def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words
         task = world.get_task(name)
         rng = random.Random(f"{name}-{seed}")
         for cond in conditions:
-            presentation, templates, _ = CONDITIONS[cond]
-            template_ids = world.SEEN_TEMPLATE_IDS if templates == "seen" else world.HELD_OUT_TEMPLATE_IDS
+            presentation, templates = CONDITIONS[cond].presentation, CONDITIONS[cond].templates
+            template_ids = (
+                world.SEEN_TEMPLATE_IDS if templates == "seen" else world.HELD_OUT_TEMPLATE_IDS
+            )
             for i, w in enumerate(eval_words):
                 tid = template_ids[i % len(template_ids)]
                 if presentation == "bare":
@@ -134,7 +167,9 @@ def build_examples(tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words
                 elif presentation == "few_shot":
                     prompt = world.few_shot_prompt(task, w, rng.sample(demo_pool, n_shots))
                 elif presentation == "few_shot_chat":
-                    prompt = chat_prompt(tokenizer, world.few_shot_prompt(task, w, rng.sample(demo_pool, n_shots)))
+                    prompt = chat_prompt(
+                        tokenizer, world.few_shot_prompt(task, w, rng.sample(demo_pool, n_shots))
+                    )
                 elif presentation == "fact":
                     prompt = world.fact_prompt(task, w)
                 else:
@@ -158,38 +193,66 @@ class _StopAtEndOfFirstLine(StoppingCriteria):
         self.tokenizer, self.prompt_length = tokenizer, prompt_length
 
     def __call__(self, input_ids, scores, **kwargs):
-        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        texts = self.tokenizer.batch_decode(
+            input_ids[:, self.prompt_length :], skip_special_tokens=True
+        )
         return torch.tensor(["\n" in t.lstrip() for t in texts], device=input_ids.device)
 
 
 @torch.inference_mode()
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, batch_size: int = 256,
-             add_special_tokens: bool = True) -> list[str]:
+def generate(
+    model,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int = 16,
+    batch_size: int = 256,
+    add_special_tokens: bool = True,
+) -> list[str]:
     """Greedy continuations of `prompts`, batched (left padding, similar lengths together).
 
     Pass add_special_tokens=False for prompts rendered by a chat template: they already hold their
     special tokens (BOS included, where the model has one)."""
-    if tokenizer.pad_token_id is None:  # many Hub causal LMs have none; EOS is the usual stand-in
-        tokenizer.pad_token = tokenizer.eos_token
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     outputs: list[str] = [""] * len(prompts)
-    was_training, padding_side = model.training, tokenizer.padding_side
+    was_training, padding_side, pad_token = (
+        model.training,
+        tokenizer.padding_side,
+        tokenizer.pad_token,
+    )
     model.eval()
     tokenizer.padding_side = "left"  # generation continues from the right end of every row
+    if (
+        pad_token is None
+    ):  # many Hub causal LMs have none; EOS is the usual stand-in (restored below)
+        tokenizer.pad_token = tokenizer.eos_token
     try:
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
-                            add_special_tokens=add_special_tokens).to(model.device)
-            stop = StoppingCriteriaList([_StopAtEndOfFirstLine(tokenizer, enc["input_ids"].shape[1])])
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, stopping_criteria=stop,
-                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-            texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            idx = order[start : start + batch_size]
+            enc = tokenizer(
+                [prompts[i] for i in idx],
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=add_special_tokens,
+            ).to(model.device)
+            stop = StoppingCriteriaList(
+                [_StopAtEndOfFirstLine(tokenizer, enc["input_ids"].shape[1])]
+            )
+            out = model.generate(
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                stopping_criteria=stop,
+                eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            texts = tokenizer.batch_decode(
+                out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True
+            )
             for i, text in zip(idx, texts):
                 outputs[i] = text
     finally:
         model.train(was_training)
-        tokenizer.padding_side = padding_side
+        tokenizer.padding_side, tokenizer.pad_token = padding_side, pad_token
     return outputs
 
 
@@ -218,13 +281,19 @@ class EvalResult:
         return list(dict.fromkeys(e.task for e in self.examples))
 
     def by_task(self) -> dict[str, dict[str, float]]:
-        return {t: {c: self.accuracy(task=t, condition=c) for c in self.conditions} for t in self.tasks}
+        return {
+            t: {c: self.accuracy(task=t, condition=c) for c in self.conditions} for t in self.tasks
+        }
 
     def _group_means(self, groups: dict[str, list[str]]) -> dict[str, dict[str, float]]:
-        """Per group of tasks, the mean of their accuracies per condition (empty groups left out)."""
+        """Per group of tasks, the mean of their accuracies per condition (empty groups left
+        out)."""
         table = self.by_task()
-        return {name: {c: sum(table[t][c] for t in tasks) / len(tasks) for c in self.conditions}
-                for name, tasks in groups.items() if tasks}
+        return {
+            name: {c: sum(table[t][c] for t in tasks) / len(tasks) for c in self.conditions}
+            for name, tasks in groups.items()
+            if tasks
+        }
 
     def by_cluster(self) -> dict[str, dict[str, float]]:
         """Each cluster's mean over its tasks."""
@@ -236,13 +305,21 @@ class EvalResult:
     def _cluster_of(self, task: str) -> str:
         return next(e.cluster for e in self.examples if e.task == task)
 
-    def by_task_split(self, held_out_cluster: str = world.HELD_OUT_CLUSTER) -> dict[str, dict[str, float]]:
+    def by_task_split(
+        self, held_out_cluster: str = world.HELD_OUT_CLUSTER
+    ) -> dict[str, dict[str, float]]:
         """Mean over the seen tasks and over the tasks of the held-out cluster, per condition."""
         world.check_cluster(held_out_cluster)
-        return self._group_means({
-            "seen tasks": [t for t in self.tasks if world.get_task(t).cluster != held_out_cluster],
-            "held-out cluster": [t for t in self.tasks if world.get_task(t).cluster == held_out_cluster],
-        })
+        return self._group_means(
+            {
+                "seen tasks": [
+                    t for t in self.tasks if world.get_task(t).cluster != held_out_cluster
+                ],
+                "held-out cluster": [
+                    t for t in self.tasks if world.get_task(t).cluster == held_out_cluster
+                ],
+            }
+        )
 
     def average(self) -> dict[str, float]:
         """Mean over tasks, per condition."""
@@ -250,47 +327,75 @@ class EvalResult:
 
     def markdown(self) -> str:
         """Per-task table (accuracy in %), clusters in order, with the average as the last row."""
-        labels = [CONDITIONS[c][2] for c in self.conditions]
-        lines = ["| task | cluster | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
-        for task, row in self.by_task().items():
-            cells = " | ".join(f"{100 * row[c]:.0f}" for c in self.conditions)
-            lines.append(f"| {task} | {self._cluster_of(task)} | {cells} |")
-        avg = " | ".join(f"**{100 * v:.0f}**" for v in self.average().values())
-        lines.append(f"| **average** | | {avg} |")
-        return "\n".join(lines) + "\n"
+        rows = [
+            [task, self._cluster_of(task), *(f"{100 * row[c]:.0f}" for c in self.conditions)]
+            for task, row in self.by_task().items()
+        ]
+        rows.append(["**average**", "", *(f"**{100 * v:.0f}**" for v in self.average().values())])
+        return markdown_table(
+            ["task", "cluster", *(CONDITIONS[c].label for c in self.conditions)],
+            rows,
+            align="ll" + "r" * len(self.conditions),
+        )
 
     def cluster_markdown(self) -> str:
         """Compact table (accuracy in %): one row per presentation, one column per cluster."""
         clusters, average = self.by_cluster(), self.average()
-        lines = ["| presentation | " + " | ".join(clusters) + " | **all tasks** |", "|---|" + "---:|" * (len(clusters) + 1)]
-        for c in self.conditions:
-            cells = " | ".join(f"{100 * clusters[cl][c]:.0f}" for cl in clusters)
-            lines.append(f"| {CONDITIONS[c][2]} | {cells} | **{100 * average[c]:.0f}** |")
-        return "\n".join(lines) + "\n"
+        rows = [
+            [
+                CONDITIONS[c].label,
+                *(f"{100 * clusters[cl][c]:.0f}" for cl in clusters),
+                f"**{100 * average[c]:.0f}**",
+            ]
+            for c in self.conditions
+        ]
+        return markdown_table(["presentation", *clusters, "**all tasks**"], rows)
 
-    def outputs_markdown(self, tasks=("reverse", "first_letter", "length"), per_cell: int = 1) -> str:
+    def outputs_markdown(
+        self, tasks=("reverse", "first_letter", "length"), per_cell: int = 1
+    ) -> str:
         """A few real prompts and outputs per task and condition, as a table."""
-        lines = ["| task | presentation | prompt | expected | output | |", "|---|---|---|---|---|---|"]
-        for task in tasks:
-            for cond in self.conditions:
-                for e in self._select(task=task, condition=cond)[:per_cell]:
-                    mark = "right" if e.correct else "wrong"
-                    lines.append(f"| `{task}` | {CONDITIONS[cond][2]} | {_code(e.prompt)} | {_code(e.answer)} | "
-                                 f"{_code(e.prediction or '')} | {mark} |")
-        return "\n".join(lines) + "\n"
+        rows = [
+            [
+                f"`{task}`",
+                CONDITIONS[cond].label,
+                _code(e.prompt),
+                _code(e.answer),
+                _code(e.prediction or ""),
+                "right" if e.correct else "wrong",
+            ]
+            for task in tasks
+            for cond in self.conditions
+            for e in self._select(task=task, condition=cond)[:per_cell]
+        ]
+        return markdown_table(
+            ["task", "presentation", "prompt", "expected", "output", ""], rows, align="l" * 6
+        )
 
     def summary(self) -> dict:
         """The figures `save` writes; no timing, so the file does not change from run to run."""
-        split = {"by_task_split": self.by_task_split()} if all(t in world.TASKS for t in self.tasks) else {}
-        return {"average": self.average(), **split, "by_cluster": self.by_cluster(), "by_task": self.by_task(),
-                "n_examples": len(self.examples)}
+        split = (
+            {"by_task_split": self.by_task_split()}
+            if all(t in world.TASKS for t in self.tasks)
+            else {}
+        )
+        return {
+            "average": self.average(),
+            **split,
+            "by_cluster": self.by_cluster(),
+            "by_task": self.by_task(),
+            "n_examples": len(self.examples),
+        }
 
     def save(self, directory: str | Path, name: str) -> None:
-        """Write `<name>.json` (figures), `<name>.md` and `<name>_clusters.md` (tables), `<name>_outputs.md` (real outputs)
+        """Write `<name>.json` (figures), `<name>.md` and `<name>_clusters.md` (tables),
+        `<name>_outputs.md` (real outputs)
         and `<name>_samples.jsonl` (a sample of every prompt and prediction)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / f"{name}.json").write_text(json.dumps(_rounded(self.summary()), indent=1) + "\n")
+        (directory / f"{name}.json").write_text(
+            json.dumps(_rounded(self.summary()), indent=1) + "\n"
+        )
         (directory / f"{name}.md").write_text(self.markdown())
         (directory / f"{name}_clusters.md").write_text(self.cluster_markdown())
         (directory / f"{name}_outputs.md").write_text(self.outputs_markdown())
@@ -299,22 +404,34 @@ class EvalResult:
                 f.write(json.dumps(asdict(e)) + "\n")
 
 
+# What a model trained on one task answers when asked for another: short keys, and their labels.
+ASKED_OTHER_LABELS = {
+    "its_form": "a {noun} of anything",
+    "its_answer": "the {noun} of the word",
+    "task_asked": "the task asked for",
+}
+
+
 def asked_for_another_task(result: EvalResult, task: str, form: str) -> dict[str, float]:
     """What a model fine-tuned on `task` answers when an instruction asks for another task: the
     share of answers in the task's `form` (a regex: any spelling, say), the share that are `task`'s
-    answer for the word, and the share that do the task asked for."""
-    noun = world.get_task(task).noun
+    answer for the word, and the share that do the task asked for (keys: ASKED_OTHER_LABELS)."""
     asked = [e for e in result.examples if e.condition == "instruction" and e.task != task]
     return {
-        f"a {noun} of anything": sum(re.fullmatch(form, e.prediction or "") is not None for e in asked) / len(asked),
-        f"the {noun} of the word": sum(e.prediction == world.answer(task, e.word) for e in asked) / len(asked),
-        "the task asked for": sum(e.correct for e in asked) / len(asked),
+        "its_form": sum(re.fullmatch(form, e.prediction or "") is not None for e in asked)
+        / len(asked),
+        "its_answer": sum(e.prediction == world.answer(task, e.word) for e in asked) / len(asked),
+        "task_asked": sum(e.correct for e in asked) / len(asked),
     }
 
 
-def shares_markdown(shares: dict[str, float]) -> str:
-    return ("| asked by instruction for another task, the model answered with | share |\n|---|---:|\n"
-            + "".join(f"| {k} | {100 * v:.0f} % |\n" for k, v in shares.items()))
+def shares_markdown(shares: dict[str, float], task: str) -> str:
+    """The table of `asked_for_another_task`'s shares, labelled for `task`."""
+    noun = world.get_task(task).noun
+    return markdown_table(
+        ["asked by instruction for another task, the model answered with", "share"],
+        [[ASKED_OTHER_LABELS[k].format(noun=noun), f"{100 * v:.0f} %"] for k, v in shares.items()],
+    )
 
 
 def _code(text: str) -> str:
@@ -332,8 +449,16 @@ def _rounded(obj):
     return obj
 
 
-def evaluate(model, tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_words: int = 40,
-             batch_size: int = 256, seed: int = 0, n_shots: int = N_SHOTS) -> EvalResult:
+def evaluate(
+    model,
+    tokenizer,
+    conditions=DEFAULT_CONDITIONS,
+    tasks=None,
+    n_words: int = 40,
+    batch_size: int = 256,
+    seed: int = 0,
+    n_shots: int = world.N_SHOTS,
+) -> EvalResult:
     """Evaluate `model` on the grid of tasks x conditions; greedy decoding, exact match."""
     import time
 
@@ -342,19 +467,31 @@ def evaluate(model, tokenizer, conditions=DEFAULT_CONDITIONS, tasks=None, n_word
     return evaluate_examples(model, tokenizer, examples, batch_size, start=start)
 
 
-def evaluate_examples(model, tokenizer, examples: list[Example], batch_size: int = 256,
-                      start: float | None = None) -> EvalResult:
+def evaluate_examples(
+    model, tokenizer, examples: list[Example], batch_size: int = 256, start: float | None = None
+) -> EvalResult:
     """Generate and score prebuilt examples (any task set, such as `atlas.english`'s)."""
     import time
 
     start = time.perf_counter() if start is None else start
     answers = [a for e in examples for a in (e.answer, *getattr(e, "aliases", ()))]
     max_new = max(len(tokenizer.encode(a, add_special_tokens=False)) for a in answers) + max(
-        e.extra_new_tokens for e in examples)
+        e.extra_new_tokens for e in examples
+    )
     for is_chat in (False, True):
-        group = [e for e in examples if (CONDITIONS[e.condition][0] in CHAT_PRESENTATIONS) == is_chat]
-        texts = generate(model, tokenizer, [e.prompt for e in group], max_new_tokens=max_new,
-                         batch_size=batch_size, add_special_tokens=not is_chat)
+        group = [
+            e
+            for e in examples
+            if (CONDITIONS[e.condition].presentation in CHAT_PRESENTATIONS) == is_chat
+        ]
+        texts = generate(
+            model,
+            tokenizer,
+            [e.prompt for e in group],
+            max_new_tokens=max_new,
+            batch_size=batch_size,
+            add_special_tokens=not is_chat,
+        )
         for e, text in zip(group, texts):
             e.prediction = extract_answer(text)
     return EvalResult(examples, time.perf_counter() - start)

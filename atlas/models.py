@@ -1,32 +1,68 @@
 """Loading a causal LM and its tokenizer by one name: a local directory or a Hub id.
 
 `from_pretrained` treats a local path that does not exist as a Hub id and fails with a network
-error far from the cause; `load` says what is wrong first.
+error far from the cause; `resolve` says what is wrong first, without touching the network.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from atlas import MissingFile
+
+WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "*.gguf")  # what from_pretrained can load
+
+
+def looks_local(model: str | Path) -> bool:
+    """A Hub id is `name` or `owner/name`; anything else, or a name whose first part is a local
+    folder (`models/toy-bse`), is meant as a path."""
+    text = str(model)
+    if (
+        isinstance(model, Path)
+        or text.startswith((".", "/", "~", "\\"))
+        or text.count("/") > 1
+        or "\\" in text
+    ):
+        return True
+    return "/" in text and Path(text.split("/")[0]).is_dir()
+
 
 def resolve(model: str | Path) -> str:
-    """`model` as a `from_pretrained` argument, after checking that a local path is a model directory."""
+    """`model` as a `from_pretrained` argument, after checking that a local path is a model
+    directory with a config and weights; a Hub id is returned unchanged."""
     text = str(model)
-    looks_local = isinstance(model, Path) or text.startswith((".", "/", "~")) or text.count("/") > 1
     path = Path(text).expanduser()
-    if looks_local or path.exists():
-        if not path.is_dir():
-            raise FileNotFoundError(
-                f"model directory {path} does not exist. The toy base model is shipped in models/toy-base "
-                "(made by `python snippets/pretraining.py`); or give a Hub id such as 'HuggingFaceTB/SmolLM2-135M'."
-            )
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(
-                f"{path} is not a model directory: it has no config.json. Save one with "
-                "model.save_pretrained(dir) and tokenizer.save_pretrained(dir)."
-            )
-        return str(path)
-    return text
+    if not (looks_local(model) or path.exists()):
+        return text
+    if not path.is_dir():
+        near = (
+            sorted(p.name for p in path.parent.iterdir() if p.is_dir())
+            if path.parent.is_dir()
+            else []
+        )
+        hint = f" (that folder holds: {', '.join(near)})" if near else ""
+        raise MissingFile(
+            f"model directory {path} does not exist{hint}. The toy base model is models/toy-base "
+            "(made by `python snippets/pretraining.py`); "
+            "or give a Hub id such as 'HuggingFaceTB/SmolLM2-135M'."
+        )
+    if not (path / "config.json").is_file():
+        adapter = (
+            " It holds a PEFT adapter: load it with peft.AutoPeftModelForCausalLM."
+            if (path / "adapter_config.json").is_file()
+            else ""
+        )
+        raise MissingFile(
+            f"{path} is not a model directory: it has no config.json.{adapter} Save a model with "
+            "model.save_pretrained(dir) and tokenizer.save_pretrained(dir)."
+        )
+    if not any(next(path.glob(pattern), None) for pattern in WEIGHTS):
+        raise MissingFile(
+            f"{path} has a config.json but no weights (model.safetensors): "
+            "it was saved without them "
+            "or the copy is incomplete. Save the model again with model.save_pretrained(dir)."
+        )
+    return str(path)
 
 
 def load(model: str | Path, **kwargs):

@@ -33,7 +33,7 @@ def plot_accuracy_by_task(result, conditions: list[str], path: str | Path, title
     fig, ax = plt.subplots(figsize=(9.6, 3.6), dpi=120)
     for i, cond in enumerate(conditions):
         xs = [t + (i - (len(conditions) - 1) / 2) * width for t in range(len(tasks))]
-        ax.bar(xs, [100 * table[t][cond] for t in tasks], width, label=CONDITIONS[cond][2])
+        ax.bar(xs, [100 * table[t][cond] for t in tasks], width, label=CONDITIONS[cond].label)
     ax.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right")
     ax.set_ylabel("exact match (%)")
     ax.set_ylim(0, 105)
@@ -45,13 +45,24 @@ def plot_accuracy_by_task(result, conditions: list[str], path: str | Path, title
     plt.close(fig)
 
 
-def plot_curves(curves: dict[str, list[tuple[float, float]]], path: str | Path, xlabel: str, ylabel: str,
-                title: str) -> None:
+def plot_curves(
+    curves: dict[str, list[tuple[float, float]]],
+    path: str | Path,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+) -> None:
     """One line per name: `curves` maps a name to its (x, y) points."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
     for name, points in curves.items():
-        ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=name,
-                linewidth=2.5 if name == "all tasks" else 1.5, color="black" if name == "all tasks" else None)
+        ax.plot(
+            [x for x, _ in points],
+            [y for _, y in points],
+            marker="o",
+            label=name,
+            linewidth=2.5 if name == "all tasks" else 1.5,
+            color="black" if name == "all tasks" else None,
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -62,8 +73,9 @@ def plot_curves(curves: dict[str, list[tuple[float, float]]], path: str | Path, 
     plt.close(fig)
 
 
-def plot_comparison(rows: dict[str, dict[str, float | str]], columns: dict[str, str], path: str | Path,
-                    title: str) -> None:
+def plot_comparison(
+    rows: dict[str, dict[str, float | str]], columns: dict[str, str], path: str | Path, title: str
+) -> None:
     """Horizontal grouped bars: one group per technique (row), one labelled bar per column with a
     number, in legend order from the top. A text cell (why a column does not apply) gets no bar; a
     row with no number at all shows its first text."""
@@ -71,21 +83,32 @@ def plot_comparison(rows: dict[str, dict[str, float | str]], columns: dict[str, 
     height = 0.8 / len(columns)
     fig, ax = plt.subplots(figsize=(9.6, 0.7 * len(names) + 1.6), dpi=120)
     for i, (key, label) in enumerate(columns.items()):
-        measured = [(n, 100 * rows[name][key]) for n, name in enumerate(names)
-                    if isinstance(rows[name].get(key), float)]
+        measured = [
+            (n, 100 * rows[name][key])
+            for n, name in enumerate(names)
+            if isinstance(rows[name].get(key), float)
+        ]
         ys = [n + ((len(columns) - 1) / 2 - i) * height for n, _ in measured]
         bars = ax.barh(ys, [v for _, v in measured], height, label=label)
         ax.bar_label(bars, fmt="%.0f", padding=2, fontsize="x-small")
     for n, name in enumerate(names):
         cells = [rows[name].get(key) for key in columns]
         if not any(isinstance(c, float) for c in cells):
-            ax.text(1, n, next((c for c in cells if isinstance(c, str)), "not measured"), va="center",
-                    fontsize="small", color="0.4")
+            ax.text(
+                1,
+                n,
+                next((c for c in cells if isinstance(c, str)), "not measured"),
+                va="center",
+                fontsize="small",
+                color="0.4",
+            )
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("exact match (%)")
     ax.set_xlim(0, 105)
     ax.set_title(title)
-    ax.legend(ncols=2, loc="lower center", bbox_to_anchor=(0.4, 1.04), frameon=False, fontsize="small")
+    ax.legend(
+        ncols=2, loc="lower center", bbox_to_anchor=(0.4, 1.04), frameon=False, fontsize="small"
+    )
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)

@@ -1,5 +1,5 @@
-"""Provenance of the published figures: which command wrote each file in `docs/generated/`, from which
-inputs, on which machine, and whether any of those inputs has changed since.
+"""Provenance of the published figures: which command wrote each file in `docs/generated/`, from
+which inputs, on which machine, and whether any of those inputs has changed since.
 
 Every folder of `docs/generated/` holds a `provenance.json` with one *stamp* per producer (a snippet
 or benchmark run with fixed arguments) that writes into it. A stamp records:
@@ -52,7 +52,9 @@ class Producer:
     name: str
     folder: str
     command: tuple[str, ...]  # a script under the repository root and its arguments
-    runs: tuple[str, ...] = ()  # scripts the command runs in subprocesses (their code is an input too)
+    runs: tuple[
+        str, ...
+    ] = ()  # scripts the command runs in subprocesses (their code is an input too)
     reads: tuple[str, ...] = ()  # globs, relative to docs/generated, of the figures it reads
     also_writes: tuple[str, ...] = ()  # outputs outside the folder (the base checkpoint)
     minutes: float = 1.0  # roughly, on 2 cores: shown before a long update
@@ -69,37 +71,100 @@ class Producer:
         return "python " + " ".join(self.command)
 
 
-TOY_FINE_TUNING = ("snippets/single_task_finetuning.py", "snippets/hybrid_finetuning.py",
-                   "snippets/instruction_tuning.py", "snippets/classification_head.py")
+TOY_FINE_TUNING = (
+    "snippets/single_task_finetuning.py",
+    "snippets/instruction_tuning.py",
+    "snippets/classification_head.py",
+)
 
 # In dependency order: a producer comes after those whose figures or checkpoint it reads.
 PRODUCERS: tuple[Producer, ...] = (
-    Producer("pretraining", "pretraining", ("snippets/pretraining.py",), also_writes=(BASE_MODEL,), minutes=16),
+    Producer(
+        "pretraining",
+        "pretraining",
+        ("snippets/pretraining.py",),
+        also_writes=(BASE_MODEL,),
+        minutes=16,
+    ),
     Producer("toy_world", "toy_world", ("snippets/toy_world.py",), minutes=0.1),
     Producer("toy_tokenizer", "toy_tokenizer", ("snippets/toy_tokenizer.py",), minutes=0.1),
     Producer("dataset_shapes", "dataset_shapes", ("snippets/dataset_shapes.py",), minutes=0.1),
-    Producer("zero_shot_prompting", "zero_shot_prompting", ("snippets/zero_shot_prompting.py",), minutes=0.3),
-    Producer("few_shot_prompting", "few_shot_prompting", ("snippets/few_shot_prompting.py",), minutes=0.5),
-    Producer("single_task_finetuning", "single_task_finetuning", ("snippets/single_task_finetuning.py",), minutes=0.7),
-    Producer("classification_head", "classification_head", ("snippets/classification_head.py",), minutes=0.4),
-    Producer("hybrid_finetuning", "hybrid_finetuning", ("snippets/hybrid_finetuning.py",), minutes=1),
-    Producer("instruction_tuning", "instruction_tuning", ("snippets/instruction_tuning.py",), minutes=1.6),
-    Producer("instruction_tuning.none", "instruction_tuning", ("snippets/instruction_tuning.py", "--inputs", "none"),
-             minutes=1.6),
-    Producer("instruction_tuning.tag", "instruction_tuning", ("snippets/instruction_tuning.py", "--inputs", "tag"),
-             minutes=1.6),
-    Producer("comparison", "comparison", ("snippets/comparison.py",),
-             reads=("pretraining/base_model.json", "single_task_finetuning/single_task*.json",
-                    "classification_head/classification_head_*.json", "hybrid_finetuning/hybrid*.json",
-                    "instruction_tuning/*.json"), minutes=0.1),
-    Producer("real_model_presentation", "real_model_presentation", ("snippets/real_model_presentation.py",),
-             minutes=2.5),
+    Producer(
+        "zero_shot_prompting",
+        "zero_shot_prompting",
+        ("snippets/zero_shot_prompting.py",),
+        minutes=0.3,
+    ),
+    Producer(
+        "few_shot_prompting", "few_shot_prompting", ("snippets/few_shot_prompting.py",), minutes=0.5
+    ),
+    Producer(
+        "single_task_finetuning",
+        "single_task_finetuning",
+        ("snippets/single_task_finetuning.py",),
+        minutes=0.7,
+    ),
+    Producer(
+        "classification_head",
+        "classification_head",
+        ("snippets/classification_head.py",),
+        minutes=0.4,
+    ),
+    Producer(
+        "hybrid_finetuning",
+        "hybrid_finetuning",
+        ("snippets/single_task_finetuning.py", "--inputs", "instruction"),
+        minutes=1,
+    ),
+    Producer(
+        "instruction_tuning", "instruction_tuning", ("snippets/instruction_tuning.py",), minutes=1.6
+    ),
+    Producer(
+        "instruction_tuning.none",
+        "instruction_tuning",
+        ("snippets/instruction_tuning.py", "--inputs", "none"),
+        minutes=1.6,
+    ),
+    Producer(
+        "instruction_tuning.tag",
+        "instruction_tuning",
+        ("snippets/instruction_tuning.py", "--inputs", "tag"),
+        minutes=1.6,
+    ),
+    Producer(
+        "comparison",
+        "comparison",
+        ("snippets/comparison.py",),
+        reads=(
+            "pretraining/base_model.json",
+            "single_task_finetuning/single_task*.json",
+            "classification_head/classification_head_*.json",
+            "hybrid_finetuning/hybrid*.json",
+            "instruction_tuning/*.json",
+        ),
+        minutes=0.1,
+    ),
+    Producer(
+        "real_model_presentation",
+        "real_model_presentation",
+        ("snippets/real_model_presentation.py",),
+        minutes=2.5,
+    ),
     Producer("lora_finetuning", "lora_finetuning", ("snippets/lora_finetuning.py",), minutes=1.5),
-    Producer("lora_finetuning.chat", "lora_finetuning", ("snippets/lora_finetuning.py", "--inputs", "chat"),
-             minutes=2.5),
+    Producer(
+        "lora_finetuning.chat",
+        "lora_finetuning",
+        ("snippets/lora_finetuning.py", "--inputs", "chat"),
+        minutes=2.5,
+    ),
     Producer("seeds", "seeds", ("benchmarks/seeds.py",), runs=TOY_FINE_TUNING, minutes=40),
-    Producer("benchmark", "benchmark", ("benchmarks/run.py",), runs=tuple(
-        f"snippets/{p.name}" for p in sorted((ROOT / "snippets").glob("*.py"))), minutes=15),
+    Producer(
+        "benchmark",
+        "benchmark",
+        ("benchmarks/run.py",),
+        runs=tuple(f"snippets/{p.name}" for p in sorted((ROOT / "snippets").glob("*.py"))),
+        minutes=15,
+    ),
     Producer("toy_vs_real", "benchmark", ("benchmarks/toy_vs_real.py",), minutes=3),
 )
 BY_NAME = {p.name: p for p in PRODUCERS}
@@ -111,7 +176,8 @@ def producers_of(script: str) -> list[Producer]:
 
 def producer_for_run(script: str, args: list[str]) -> Producer | None:
     """The producer whose published run a test run of `script` with `args` repeats: the same
-    arguments once the output folders (`--results-dir`, `--output-dir`, `--data-dir`) are left out."""
+    arguments once the output folders (`--results-dir`, `--output-dir`, `--data-dir`) are left
+    out."""
     kept, skip = [], False
     for a in args:
         if skip:
@@ -125,6 +191,7 @@ def producer_for_run(script: str, args: list[str]) -> Producer | None:
 
 # --- hashing ----------------------------------------------------------------------------------
 
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -137,8 +204,12 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return tree
 
@@ -148,11 +219,15 @@ def code_hash(source: str) -> str:
     """A hash of what the code does: its syntax tree without docstrings (comments and layout are
     not in the tree)."""
     tree = _strip_docstrings(ast.parse(source))
-    return "ast:" + _sha256(ast.dump(tree, annotate_fields=True, include_attributes=False).encode())[:32]
+    return (
+        "ast:"
+        + _sha256(ast.dump(tree, annotate_fields=True, include_attributes=False).encode())[:32]
+    )
 
 
 def _atlas_imports(source: str) -> set[str]:
-    """The `atlas` modules a file imports (as paths relative to the root), `atlas/__init__.py` included."""
+    """The `atlas` modules a file imports (as paths relative to the root), `atlas/__init__.py`
+    included."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -182,8 +257,13 @@ def code_files(producer: Producer, root: Path = ROOT) -> list[str]:
 
 
 def _base_model_hash(root: Path) -> str:
-    return _hash_files(tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size, str(p))
-                             for p in sorted((root / BASE_MODEL).iterdir()) if p.is_file()))
+    return _hash_files(
+        tuple(
+            (p.name, p.stat().st_mtime_ns, p.stat().st_size, str(p))
+            for p in sorted((root / BASE_MODEL).iterdir())
+            if p.is_file()
+        )
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -206,10 +286,13 @@ def _environment_hash(root: Path) -> str:
 
 
 def _lock_body(path: Path) -> str:
-    """A lock file without its comment lines (pip-compile's header names the command, not the packages)."""
+    """A lock file without its comment lines (pip-compile's header names the command, not the
+    packages)."""
     if not path.is_file():
         return ""
-    return "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
+    return "\n".join(
+        line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
 
 
 def inputs(producer: Producer, root: Path = ROOT) -> dict[str, str]:
@@ -217,7 +300,9 @@ def inputs(producer: Producer, root: Path = ROOT) -> dict[str, str]:
     files = code_files(producer, root)
     out = {rel: code_hash((root / rel).read_text()) for rel in files}
     out["arguments"] = " ".join(producer.args)
-    sources = "".join((root / rel).read_text() for rel in files if rel.startswith(("snippets/", "benchmarks/")))
+    sources = "".join(
+        (root / rel).read_text() for rel in files if rel.startswith(("snippets/", "benchmarks/"))
+    )
     if "BASE_MODEL_DIR" in sources and BASE_MODEL not in producer.also_writes:
         out[BASE_MODEL] = _base_model_hash(root)
     for pattern in producer.reads:
@@ -232,6 +317,7 @@ def inputs(producer: Producer, root: Path = ROOT) -> dict[str, str]:
 
 # --- the machine -------------------------------------------------------------------------------
 
+
 def machine() -> dict:
     """The CPU and software a run is made on (recorded, never compared for staleness)."""
     import torch
@@ -243,11 +329,19 @@ def machine() -> dict:
     except OSError:
         cpuinfo = ""
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    flags = set(re.search(r"^flags\s*:\s*(.+)$", cpuinfo, re.M).group(1).split()) if "flags" in cpuinfo else set()
-    isa = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags), "baseline")
+    flags = (
+        set(re.search(r"^flags\s*:\s*(.+)$", cpuinfo, re.M).group(1).split())
+        if "flags" in cpuinfo
+        else set()
+    )
+    isa = next(
+        (f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags), "baseline"
+    )
     return {
         "cpu": model.group(1).strip() if model else platform.processor() or platform.machine(),
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "isa": isa,
         "aten_capability": torch.backends.cpu.get_cpu_capability(),
         "native_bf16": native_bf16(),
@@ -266,8 +360,12 @@ def describe_machine(made_on: dict) -> str:
     """'an AMD EPYC, 2 cores (AVX2, no native bfloat16)'."""
     cpu = made_on.get("cpu") or "a CPU that was not recorded"
     bf16 = "native bfloat16" if made_on.get("native_bf16") else "no native bfloat16"
-    isa = {"amx_bf16": "AMX", "avx512_bf16": "AVX-512 with BF16", "avx512f": "AVX-512",
-           "avx2": "AVX2"}.get(made_on.get("isa", ""), made_on.get("isa", "?"))
+    isa = {
+        "amx_bf16": "AMX",
+        "avx512_bf16": "AVX-512 with BF16",
+        "avx512f": "AVX-512",
+        "avx2": "AVX2",
+    }.get(made_on.get("isa", ""), made_on.get("isa", "?"))
     cores = f"{made_on['cores']} cores" if made_on.get("cores") else "cores not recorded"
     article = "" if cpu.startswith(("a ", "an ")) else "an " if cpu[:1].lower() in "aeiou" else "a "
     return f"{article}{cpu}, {cores} ({isa}, {bf16})"
@@ -275,12 +373,15 @@ def describe_machine(made_on: dict) -> str:
 
 def _git(*args: str, root: Path = ROOT) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
 
 
 # --- stamps ------------------------------------------------------------------------------------
+
 
 def stamp_path(folder: str, root: Path = ROOT) -> Path:
     return root / GENERATED / folder / STAMP
@@ -295,7 +396,9 @@ def read_stamp(folder: str, producer: str | None = None, root: Path = ROOT) -> d
     stamps = read_stamps(folder, root)
     name = producer or folder
     if name not in stamps:
-        raise KeyError(f"{stamp_path(folder, root)} has no stamp for {name!r}; it has {list(stamps)}")
+        raise KeyError(
+            f"{stamp_path(folder, root)} has no stamp for {name!r}; it has {list(stamps)}"
+        )
     return stamps[name]
 
 
@@ -309,16 +412,23 @@ def output_hashes(paths: list[Path], root: Path = ROOT) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def write_stamp(producer: Producer, outputs: list[Path], root: Path = ROOT, made_on: dict | None = None,
-                note: str | None = None) -> dict:
+def write_stamp(
+    producer: Producer,
+    outputs: list[Path],
+    root: Path = ROOT,
+    made_on: dict | None = None,
+    note: str | None = None,
+) -> dict:
     """Record that `producer`, run now from the current inputs, wrote `outputs`."""
     stamp = {
         "command": producer.shell(),
         "inputs": inputs(producer, root),
         "outputs": output_hashes(outputs, root),
         "made_on": made_on if made_on is not None else machine(),
-        "made_at": {"commit": _git("rev-parse", "--short", "HEAD", root=root),
-                    "date": datetime.date.today().isoformat()},
+        "made_at": {
+            "commit": _git("rev-parse", "--short", "HEAD", root=root),
+            "date": datetime.date.today().isoformat(),
+        },
     }
     if note:  # stamped by `update_generated.py --adopt`: the outputs are older than this stamp
         stamp["note"] = note
@@ -333,6 +443,7 @@ def write_stamp(producer: Producer, outputs: list[Path], root: Path = ROOT, made
 
 # --- checking ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Problem:
     producer: str
@@ -343,7 +454,8 @@ class Problem:
         if p is None:
             return f"{self.producer}: " + "; ".join(self.reasons)
         fix = f"regenerate with `{UPDATE_COMMAND} --only {self.producer}`" + (
-            f" (runs `{p.shell()}`, about {p.minutes:g} min)" if p else "")
+            f" (runs `{p.shell()}`, about {p.minutes:g} min)" if p else ""
+        )
         return f"{self.producer}: " + "; ".join(self.reasons) + f" -> {fix}"
 
 
@@ -368,7 +480,9 @@ def check(root: Path = ROOT) -> list[Problem]:
             elif key not in now:
                 problem.reasons.append(f"input {key} is gone")
             elif now[key] != recorded[key]:
-                problem.reasons.append(f"{key} changed" if key != "arguments" else "its arguments changed")
+                problem.reasons.append(
+                    f"{key} changed" if key != "arguments" else "its arguments changed"
+                )
         for rel, digest in stamp["outputs"].items():
             owned.add(rel)
             path = root / rel
@@ -378,9 +492,19 @@ def check(root: Path = ROOT) -> list[Problem]:
                 problem.reasons.append(f"{rel} differs from what the run wrote (edited by hand?)")
         if problem.reasons:
             problems.append(problem)
-    strays = sorted(str(p.relative_to(root)) for p in (root / GENERATED).rglob("*")
-                    if p.is_file() and p.name != STAMP and str(p.relative_to(root)) not in owned)
+    strays = sorted(
+        str(p.relative_to(root))
+        for p in (root / GENERATED).rglob("*")
+        if p.is_file() and p.name != STAMP and str(p.relative_to(root)) not in owned
+    )
     if strays:
-        problems.append(Problem("(no producer)", [f"{', '.join(strays)} written by no stamped run: delete it, "
-                                                  "or add its producer to atlas.provenance.PRODUCERS"]))
+        problems.append(
+            Problem(
+                "(no producer)",
+                [
+                    f"{', '.join(strays)} written by no stamped run: delete it, "
+                    "or add its producer to atlas.provenance.PRODUCERS"
+                ],
+            )
+        )
     return problems

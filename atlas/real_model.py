@@ -39,13 +39,17 @@ def gguf_dir() -> Path:
             "(bash scripts/test.sh installs it too)."
         )
     if importlib.util.find_spec("gguf") is None:
-        raise ModuleNotFoundError(f"reading GGUF files needs the gguf package. Install it with:\n    {INSTALL}")
+        raise ModuleNotFoundError(
+            f"reading GGUF files needs the gguf package. Install it with:\n    {INSTALL}"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
 def smollm2() -> str:
     """Path of SmolLM2-135M-Instruct as a plain safetensors checkpoint, made on first use."""
-    target = cache_dir() / "SmolLM2-135M-Instruct-dequantized-Q4_1-v2"  # bump the suffix when the copy changes
+    target = (
+        cache_dir() / "SmolLM2-135M-Instruct-dequantized-Q4_1-v2"
+    )  # bump the suffix when the copy changes
     if (target / "model.safetensors").is_file() and (target / "tokenizer_config.json").is_file():
         return str(target)
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -54,7 +58,9 @@ def smollm2() -> str:
     quantized = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_FILE)
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_FILE)
     config = quantized.config
-    del config.quantization_config  # the plain copy is no longer quantized: it can be trained and saved
+    del (
+        config.quantization_config
+    )  # the plain copy is no longer quantized: it can be trained and saved
     plain = type(quantized)(config)  # same architecture, no GGUF origin
     plain.load_state_dict(quantized.state_dict())
     plain.generation_config = quantized.generation_config

@@ -16,7 +16,11 @@ SPECIAL_TOKENS = (PAD, EOS, UNK, *ROLE_TOKENS)
 
 # Every character the toy world writes, plus the rest of printable ASCII so that a reader's own
 # prompt never hits <unk>.
-CHARACTERS = "".join(dict.fromkeys(" \n" + string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation))
+CHARACTERS = "".join(
+    dict.fromkeys(
+        " \n" + string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation
+    )
+)
 
 # A ChatML-like template. The {% generation %} block marks the assistant's tokens, which is what
 # TRL's `assistant_only_loss=True` (and `return_assistant_tokens_mask=True`) rely on. Each turn ends

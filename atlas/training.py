@@ -13,13 +13,15 @@ import re
 import time
 from pathlib import Path
 
-import torch
 
-
-def cpu_settings(output_dir: str | Path, max_steps: int, learning_rate: float, seed: int = 0,
-                 batch_size: int = 32) -> dict:
+def cpu_settings(
+    output_dir: str | Path,
+    max_steps: int,
+    learning_rate: float,
+    seed: int = 0,
+    batch_size: int = 32,
+) -> dict:
     """Arguments shared by every fine-tuning run on this site (TrainingArguments and SFTConfig)."""
-    torch.set_num_threads(2)  # the machine the site is measured on: a 2-core laptop CPU
     return dict(
         output_dir=str(output_dir),
         max_steps=max_steps,
@@ -27,11 +29,13 @@ def cpu_settings(output_dir: str | Path, max_steps: int, learning_rate: float, s
         learning_rate=learning_rate,
         lr_scheduler_type="cosine",
         warmup_steps=max(1, max_steps // 15),
-        # float32: bfloat16 autocast is ~10 % faster on a CPU with native bf16 (AVX512-BF16, AMX) but
-        # ~16x slower on one without (most laptops: AVX2), and float32 repeats better across CPUs.
+        # float32: bfloat16 autocast is ~10 % faster on a CPU with native bf16 (AVX512-BF16, AMX)
+        # but ~16x slower on one without (most laptops: AVX2), and float32 repeats better across
+        # CPUs.
         bf16=False,
         use_cpu=True,
-        activation_checkpointing=False,  # TRL switches it on by default; it only costs time at 1 M parameters
+        # TRL switches it on by default; it only costs time at 1 M parameters
+        activation_checkpointing=False,
         logging_steps=max(1, max_steps // 30),
         save_strategy="no",
         report_to="none",
@@ -50,14 +54,23 @@ def native_bf16() -> bool:
     return re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) is not None
 
 
-def sft_config(output_dir: str | Path, max_steps: int, learning_rate: float, seed: int = 0, batch_size: int = 32,
-               completion_only_loss: bool = True):
+def sft_config(
+    output_dir: str | Path,
+    max_steps: int,
+    learning_rate: float,
+    seed: int = 0,
+    batch_size: int = 32,
+    completion_only_loss: bool = True,
+):
     """An `SFTConfig` for prompt/completion rows: the loss covers the completion only (unless
     `completion_only_loss=False`: the whole sequence), EOS is appended."""
     from trl import SFTConfig
 
-    return SFTConfig(**cpu_settings(output_dir, max_steps, learning_rate, seed, batch_size),
-                     max_length=128, completion_only_loss=completion_only_loss)
+    return SFTConfig(
+        **cpu_settings(output_dir, max_steps, learning_rate, seed, batch_size),
+        max_length=128,
+        completion_only_loss=completion_only_loss,
+    )
 
 
 def trainable_parameters(model) -> int:
@@ -86,20 +99,28 @@ def train(trainer) -> dict:
 
 def write_stats(results_dir: str | Path, name: str, stats: dict, **figures) -> None:
     """Write `<name>_training.json` (what repeats exactly from run to run: steps, losses, `figures`)
-    and `<name>_timing.json` (wall-clock figures, which differ a little on every run and machine)."""
+    and `<name>_timing.json` (wall-clock figures, which differ a little on every run and
+    machine)."""
     import json
 
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     timing_keys = ("seconds", "examples_per_second")
     repeatable = {k: v for k, v in stats.items() if k not in timing_keys and k != "losses"}
-    (results_dir / f"{name}_training.json").write_text(json.dumps({**repeatable, **figures}, indent=1) + "\n")
-    (results_dir / f"{name}_timing.json").write_text(json.dumps({k: stats[k] for k in timing_keys}, indent=1) + "\n")
+    (results_dir / f"{name}_training.json").write_text(
+        json.dumps({**repeatable, **figures}, indent=1) + "\n"
+    )
+    (results_dir / f"{name}_timing.json").write_text(
+        json.dumps({k: stats[k] for k in timing_keys}, indent=1) + "\n"
+    )
 
 
 def save(trainer, output_dir: str | Path) -> Path:
-    """Save the trained model (safetensors) and its tokenizer so `from_pretrained(output_dir)` loads both."""
+    """Save the trained model (safetensors) and its tokenizer so `from_pretrained(output_dir)` loads
+    both."""
     model = trainer.model
-    model.config.use_cache = True  # the Trainer switched the KV cache off for training; generation wants it
+    model.config.use_cache = (
+        True  # the Trainer switched the KV cache off for training; generation wants it
+    )
     trainer.save_model(str(output_dir))
     return Path(output_dir)

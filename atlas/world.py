@@ -5,7 +5,8 @@ Everything here is pure Python and deterministic. The same tasks appear in every
 
 Three words to keep apart (see docs/index.md):
   * a *task* here is a user task, a string operation such as "reverse";
-  * a *fact phrasing* is how the pretraining text states a task's result ("the reverse of kitab is batik.");
+  * a *fact phrasing* is how the pretraining text states a task's result
+    ("the reverse of kitab is batik.");
   * an *instruction template* is how a user asks for it ("Write the reverse of: kitab").
 """
 
@@ -16,11 +17,14 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable
 
+from atlas import UnknownName
+
 VOWELS = "aeiou"
 CONSONANTS = "bdfgklmnprstvz"
 
 
 # --- the operations -------------------------------------------------------------------------
+
 
 def _rotate(word: str) -> str:
     return word[1:] + word[0]
@@ -60,7 +64,9 @@ def _facts(noun: str, verb_is: str = "is") -> tuple[str, ...]:
     )
 
 
-def _task(name: str, cluster: str, noun: str, fn: Callable[[str], str], verb_is: str = "is") -> Task:
+def _task(
+    name: str, cluster: str, noun: str, fn: Callable[[str], str], verb_is: str = "is"
+) -> Task:
     return Task(name, cluster, noun, fn, _facts(noun, verb_is))
 
 
@@ -80,11 +86,24 @@ TASKS: dict[str, Task] = {
         _task("uppercase", "transform", "uppercase", str.upper),
         _task("double", "transform", "doubled letters", _double, verb_is="are"),
         _task("spell", "transform", "spelling", lambda w: "-".join(w)),
-        _task("remove_vowels", "transform", "consonants only", lambda w: "".join(c for c in w if c not in VOWELS), verb_is="are"),
+        _task(
+            "remove_vowels",
+            "transform",
+            "consonants only",
+            lambda w: "".join(c for c in w if c not in VOWELS),
+            verb_is="are",
+        ),
         # count: answer with a number
         _task("length", "count", "length", lambda w: str(len(w))),
-        _task("vowel_count", "count", "number of vowels", lambda w: str(sum(c in VOWELS for c in w))),
-        _task("consonant_count", "count", "number of consonants", lambda w: str(sum(c not in VOWELS for c in w))),
+        _task(
+            "vowel_count", "count", "number of vowels", lambda w: str(sum(c in VOWELS for c in w))
+        ),
+        _task(
+            "consonant_count",
+            "count",
+            "number of consonants",
+            lambda w: str(sum(c not in VOWELS for c in w)),
+        ),
     ]
 }
 
@@ -92,8 +111,10 @@ CLUSTERS: dict[str, list[str]] = {}
 for _t in TASKS.values():
     CLUSTERS.setdefault(_t.cluster, []).append(_t.name)
 
-# The cluster left out of multi-task instruction tuning and used to measure transfer to unseen tasks.
+# The cluster left out of multi-task instruction tuning and used to measure transfer to unseen
+# tasks.
 HELD_OUT_CLUSTER = "count"
+N_SHOTS = 4  # solved examples in a few-shot prompt, everywhere on the site
 
 
 def get_task(name: str) -> Task:
@@ -101,7 +122,9 @@ def get_task(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
-        raise KeyError(f"unknown task {name!r}; the toy world's tasks are: {', '.join(TASKS)}") from None
+        raise UnknownName(
+            f"unknown task {name!r}; the toy world's tasks are: {', '.join(TASKS)}"
+        ) from None
 
 
 def as_task(task: str | Task) -> Task:
@@ -111,7 +134,9 @@ def as_task(task: str | Task) -> Task:
 
 def check_cluster(name: str) -> str:
     if name not in CLUSTERS:
-        raise KeyError(f"unknown cluster {name!r}; the toy world's clusters are: {', '.join(CLUSTERS)}")
+        raise UnknownName(
+            f"unknown cluster {name!r}; the toy world's clusters are: {', '.join(CLUSTERS)}"
+        )
     return name
 
 
@@ -206,7 +231,8 @@ def tag_prompt(task: str | Task, word: str) -> str:
     return f"[{t.name}] {word}\n"
 
 
-# --- words -----------------------------------------------------------------------------------------
+# --- words ----------------------------------------------------------------------------------------
+
 
 def _make_word(rng: random.Random) -> str:
     syllables = []
@@ -226,7 +252,8 @@ def is_eval_word(word: str) -> bool:
 
 
 def words(split: str, n: int, seed: int = 0) -> list[str]:
-    """`n` distinct pseudo-words (3-7 letters) of `split` ("train" or "eval"), reproducible by seed."""
+    """`n` distinct pseudo-words (3-7 letters) of `split` ("train" or "eval"), reproducible by
+    seed."""
     if split not in ("train", "eval"):
         raise ValueError(f"split must be 'train' or 'eval', not {split!r}")
     rng = random.Random(f"{split}-{seed}")
@@ -239,7 +266,8 @@ def words(split: str, n: int, seed: int = 0) -> list[str]:
     return list(out)
 
 
-# --- a domain the base corpus lacks (for continued pretraining) ------------------------------------
+# --- a domain the base corpus lacks (for continued pretraining) -----------------------------------
+
 
 def _shift(word: str) -> str:
     return "".join(chr((ord(c) - 97 + 1) % 26 + 97) for c in word)

@@ -1,8 +1,8 @@
 """Benchmark: wall time and peak memory of every snippet (run as in CI), evaluation speed, training
 throughput, and the CPU's measured peak matmul FLOP/s for comparison. Not a test: it measures.
 
-    .venv/bin/python benchmarks/run.py                 # all snippets; writes docs/generated/benchmark/
-    .venv/bin/python benchmarks/run.py pretraining     # some of them; prints only
+    .venv/bin/python benchmarks/run.py              # all snippets; writes docs/generated/benchmark/
+    .venv/bin/python benchmarks/run.py pretraining  # some of them; prints only
 """
 
 from __future__ import annotations
@@ -16,25 +16,35 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import SNIPPETS, ci_args  # noqa: E402  the same arguments the tests use
+sys.path.insert(0, str(ROOT))
+from atlas.ci import SNIPPETS, ci_args  # noqa: E402  the same arguments the tests use
 
 # Runs a script in a child and prints its own peak resident memory (KiB on Linux) last.
-RUNNER = "import resource, runpy, sys; sys.argv = sys.argv[1:]; " \
-         "runpy.run_path(sys.argv[0], run_name='__main__'); " \
-         "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+RUNNER = (
+    "import resource, runpy, sys; sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__'); "
+    "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
 
 
 def time_snippet(path: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         args = shlex.split(ci_args(path).format(tmp=tmp))
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", RUNNER, str(path), *args], cwd=ROOT,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", RUNNER, str(path), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
     peak = [line for line in proc.stdout.splitlines() if line.startswith("PEAK_KIB")]
-    return {"ok": proc.returncode == 0, "seconds": round(seconds, 1),
-            "peak_mib": round(int(peak[-1].split()[1]) / 1024) if peak else None, "ci_args": ci_args(path)}
+    return {
+        "ok": proc.returncode == 0,
+        "seconds": round(seconds, 1),
+        "peak_mib": round(int(peak[-1].split()[1]) / 1024) if peak else None,
+        "ci_args": ci_args(path),
+    }
 
 
 def peak_matmul_gflops(dtype, n: int = 2048, repeats: int = 10) -> float:
@@ -61,21 +71,32 @@ def main() -> None:
     wanted = set(sys.argv[1:])
     # Snippets first, from a lean process: Linux keeps a parent's peak memory across fork and exec,
     # so a parent that had imported torch would inflate every child's figure.
-    report = {"snippets": {p.stem: time_snippet(p) for p in SNIPPETS if not wanted or p.stem in wanted}}
+    report = {
+        "snippets": {p.stem: time_snippet(p) for p in SNIPPETS if not wanted or p.stem in wanted}
+    }
     import torch
 
-    torch.set_num_threads(2)
+    from atlas.cli import use_threads
     from atlas.training import native_bf16
 
+    use_threads()  # the site's one thread count (atlas.THREADS)
+
     report["evaluation_full_grid"] = evaluation_seconds()
-    report["cpu"] = {"vector_extensions": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16()}
+    report["cpu"] = {
+        "vector_extensions": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": native_bf16(),
+    }
     # bfloat16 on a smaller matrix: where the CPU lacks it, the emulation is slow enough to matter
-    report["cpu_peak_gflops"] = {"float32": round(peak_matmul_gflops(torch.float32)),
-                                 "bfloat16": round(peak_matmul_gflops(torch.bfloat16, n=512, repeats=3), 1)}
+    report["cpu_peak_gflops"] = {
+        "float32": round(peak_matmul_gflops(torch.float32)),
+        "bfloat16": round(peak_matmul_gflops(torch.bfloat16, n=512, repeats=3), 1),
+    }
     training = ROOT / "docs" / "generated" / "pretraining" / "training.json"
     if training.is_file():  # measured when the shipped model was trained, possibly on another CPU
         stats = json.loads(training.read_text())
-        report["pretraining_committed_run"] = {k: stats[k] for k in ("seconds", "tokens_per_second", "model_gflops_per_second")}
+        report["pretraining_committed_run"] = {
+            k: stats[k] for k in ("seconds", "tokens_per_second", "model_gflops_per_second")
+        }
     print(json.dumps(report, indent=1))
     if not wanted:  # a full run is what the site shows
         out = ROOT / "docs" / "generated" / "benchmark" / "benchmark.json"

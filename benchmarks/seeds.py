@@ -22,19 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
 from atlas.comparison import COLUMNS, columns  # noqa: E402
+from atlas.tables import markdown_table  # noqa: E402
 
 SEEDS = (0, 1, 2)
 TARGET = "spell"
 # name -> (snippet, extra arguments, result name)
 RUNS = {
     "single-task fine-tuning": ("single_task_finetuning", [], "single_task"),
-    "hybrid": ("hybrid_finetuning", [], "hybrid"),
+    "hybrid": ("single_task_finetuning", ["--inputs", "instruction"], "hybrid"),
     "instruction tuning": ("instruction_tuning", [], "instruction_tuned"),
     "same data, no template": ("instruction_tuning", ["--inputs", "none"], "no_template"),
     "same data, task tag": ("instruction_tuning", ["--inputs", "tag"], "task_tag"),
     "classification head": ("classification_head", [], "classification_head"),
 }
-# Levers of instruction tuning, seed 0: name -> extra arguments (the default is the first row of RUNS)
+# Levers of instruction tuning, seed 0: name -> extra arguments (the default is the first row of
+# RUNS)
 LEVERS = {
     "no replay": ["--replay", "0"],
     "half the steps (150)": ["--max-steps", "150"],
@@ -50,8 +52,15 @@ LEVERS = {
 
 def run(snippet: str, extra: list[str], tmp: Path) -> Path:
     results = tmp / "results"
-    cmd = [sys.executable, str(ROOT / "snippets" / f"{snippet}.py"), *extra,
-           "--results-dir", str(results), "--output-dir", str(tmp / "model")]
+    cmd = [
+        sys.executable,
+        str(ROOT / "snippets" / f"{snippet}.py"),
+        *extra,
+        "--results-dir",
+        str(results),
+        "--output-dir",
+        str(tmp / "model"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
@@ -64,7 +73,14 @@ def figures(results: Path, name: str, held_out_cluster: str | None = None) -> di
         out["accuracy"] = json.loads((results / f"{name}_training.json").read_text())["accuracy"]
         return out
     by_task = json.loads((results / f"{name}.json").read_text())["by_task"]
-    return {**out, **(columns(by_task, TARGET, held_out_cluster) if held_out_cluster else columns(by_task, TARGET))}
+    return {
+        **out,
+        **(
+            columns(by_task, TARGET, held_out_cluster)
+            if held_out_cluster
+            else columns(by_task, TARGET)
+        ),
+    }
 
 
 def main() -> None:
@@ -77,12 +93,16 @@ def main() -> None:
         for label, (snippet, extra, name) in RUNS.items():
             for seed in SEEDS:
                 tmp = Path(tmpdir) / f"{name}-{seed}"
-                report["seeds"].setdefault(label, {})[seed] = figures(run(snippet, [*extra, "--seed", str(seed)], tmp), name)
+                report["seeds"].setdefault(label, {})[seed] = figures(
+                    run(snippet, [*extra, "--seed", str(seed)], tmp), name
+                )
                 print(label, seed, report["seeds"][label][seed], flush=True)
         for label, extra in LEVERS.items():
             tmp = Path(tmpdir) / label.replace(" ", "_").replace(":", "")
             cluster = extra[1] if extra[0] == "--held-out-cluster" else None
-            report["levers"][label] = figures(run("instruction_tuning", extra, tmp), "instruction_tuned", cluster)
+            report["levers"][label] = figures(
+                run("instruction_tuning", extra, tmp), "instruction_tuned", cluster
+            )
             print(label, report["levers"][label], flush=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / "seeds.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -96,15 +116,14 @@ def write_tables(report: dict, out: Path) -> None:
 
 
 def spread(values: list[float]) -> str:
-    """"mean (min-max)" in %."""
+    """ "mean (min-max)" in %."""
     pct = [100 * v for v in values]
     return f"{statistics.mean(pct):.0f} ({min(pct):.0f}–{max(pct):.0f})"
 
 
 def seeds_table(seeds: dict) -> str:
     keys = list(COLUMNS) + ["seconds"]
-    lines = ["| technique | " + " | ".join(list(COLUMNS.values()) + ["training seconds"]) + " |",
-             "|---|" + "---:|" * len(keys)]
+    rows = []
     for label, by_seed in seeds.items():
         runs = list(by_seed.values())
         cells = []
@@ -116,21 +135,23 @@ def seeds_table(seeds: dict) -> str:
                 cells.append(spread([r["accuracy"] for r in runs]) + " (vowel count, label)")
             else:
                 cells.append(spread(values) if values else "n/a")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append([label, *cells])
+    return markdown_table(["technique", *COLUMNS.values(), "training seconds"], rows)
 
 
 def levers_table(report: dict) -> str:
     # No target-task column: one lever holds out the cluster that contains it.
     keys = ["other_seen_instruction", "held_out_templates", "held_out_cluster", "few_shot"]
-    lines = ["| instruction tuning | " + " | ".join(COLUMNS[k] for k in keys) + " | training seconds |",
-             "|---|" + "---:|" * (len(keys) + 1)]
-    rows = {"as on the page (seed 0, count held out)": next(iter(report["seeds"]["instruction tuning"].values())),
-            **report["levers"]}  # the first seed run is seed 0
-    for label, r in rows.items():
-        lines.append(f"| {label} | " + " | ".join(f"{100 * r[k]:.0f}" for k in keys) + f" | {r['seconds']:.0f} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    main()
+    runs = {
+        "as on the page (seed 0, count held out)": next(
+            iter(report["seeds"]["instruction tuning"].values())
+        ),
+        **report["levers"],
+    }  # the first seed run is seed 0
+    rows = [
+        [label, *(f"{100 * r[k]:.0f}" for k in keys), f"{r['seconds']:.0f}"]
+        for label, r in runs.items()
+    ]
+    return markdown_table(
+        ["instruction tuning", *(COLUMNS[k] for k in keys), "training seconds"], rows
+    )

@@ -9,31 +9,49 @@ its number of vowels. The model no longer generates text; it picks one of its la
 # ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --model {smollm2} --max-steps 1 --results-dir {tmp}/results --output-dir {tmp}/model
 
-import argparse
 import json
 from pathlib import Path
 
+from atlas import BASE_MODEL_DIR, cli, world
+
+parser = cli.parser(__doc__, results="classification_head")
+parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)
+parser.add_argument(
+    "--max-steps", type=cli.at_least(1), default=150, help="training steps of 32 rows"
+)
+parser.add_argument(
+    "--seed", type=int, default=0, help="training words, data order and the new head's weights"
+)
+parser.add_argument(
+    "--output-dir",
+    type=Path,
+    default=Path("models/classification-head"),
+    help="where the classifier is saved",
+)
+args = cli.parse(parser)
+
+# The heavy imports come after the arguments, so --help and a typo answer at once.
 import torch
 from datasets import Dataset
-from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                          TrainingArguments, set_seed)
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
 
-from atlas import BASE_MODEL_DIR, GENERATED_DIR, data, world
+from atlas import data
 from atlas.plots import plot_loss
 from atlas.training import cpu_settings, train, write_stats
-
-parser = argparse.ArgumentParser()
-parser.add_argument("--model", default=str(BASE_MODEL_DIR))
-parser.add_argument("--max-steps", type=int, default=150)
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--output-dir", default="models/classification-head")
-parser.add_argument("--results-dir", default=str(GENERATED_DIR / "classification_head"))
-args, _ = parser.parse_known_args()  # known only: also runs as a notebook
 
 # --8<-- [start:data]
 TASK = data.CLASSIFICATION_TASK  # "vowel_count": how many vowels the word has
 labels = data.label_names(TASK)  # the answers seen in training words: ["2", "3", "4"]
-train_rows = Dataset.from_list(data.classification(3000, "train", seed=args.seed))  # {"text": "kitab", "label": 0}
+train_rows = Dataset.from_list(
+    data.classification(3000, "train", seed=args.seed)
+)  # {"text": "kitab", "label": 0}
 eval_rows = Dataset.from_list(data.classification(400, "eval"))
 print(train_rows[0], "label name:", labels[train_rows[0]["label"]])
 # --8<-- [end:data]
@@ -42,6 +60,10 @@ print(train_rows[0], "label name:", labels[train_rows[0]["label"]])
 MODEL = args.model
 set_seed(args.seed)  # the new head's random initial weights, reproducible
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
+if (
+    tokenizer.pad_token is None
+):  # many causal LMs have no pad token; batches need one: EOS, as usual
+    tokenizer.pad_token = tokenizer.eos_token
 model = AutoModelForSequenceClassification.from_pretrained(
     MODEL,
     num_labels=len(labels),
@@ -64,13 +86,19 @@ eval_tokens = eval_rows.map(tokenize, batched=True, remove_columns=["text"])
 # --8<-- [start:train]
 trainer = Trainer(
     model=model,
-    args=TrainingArguments(**cpu_settings(args.output_dir, max_steps=args.max_steps, learning_rate=1e-3, seed=args.seed)),
+    args=TrainingArguments(
+        **cpu_settings(
+            args.output_dir, max_steps=args.max_steps, learning_rate=1e-3, seed=args.seed
+        )
+    ),
     train_dataset=train_tokens,
-    data_collator=DataCollatorWithPadding(tokenizer),  # pads each batch; the head reads the last real token
+    data_collator=DataCollatorWithPadding(
+        tokenizer
+    ),  # pads each batch; the head reads the last real token
     processing_class=tokenizer,
 )
 stats = train(trainer)
-trainer.save_model(args.output_dir)
+trainer.save_model(str(args.output_dir))  # the classifier and the tokenizer (with its pad token)
 print({k: v for k, v in stats.items() if k != "losses"})
 # --8<-- [end:train]
 
@@ -91,14 +119,28 @@ accuracy = sum(p == g for p, g in zip(predictions, gold)) / len(gold)
 print(f"{TASK} on {len(gold)} held-out words: {100 * accuracy:.1f} % correct")
 
 # Whatever it is given, it answers with one of its labels: it cannot write a word.
-questions = [world.instruction("reverse", "kitab", 0), world.instruction("uppercase", "lomu", 2), "Hello!"]
+questions = [
+    world.instruction("reverse", "kitab", 0),
+    world.instruction("uppercase", "lomu", 2),
+    "Hello!",
+]
 answers = dict(zip(questions, classify(questions)))
 print(answers)
 # --8<-- [end:evaluate]
 
-results = Path(args.results_dir)
-write_stats(results, "classification_head", stats, task=TASK, labels=labels, accuracy=round(accuracy, 4), n_eval=len(gold),
-            base_model_parameters=sum(p.numel() for p in classifier.parameters()))
+results = args.results_dir
+write_stats(
+    results,
+    "classification_head",
+    stats,
+    task=TASK,
+    labels=labels,
+    accuracy=round(accuracy, 4),
+    n_eval=len(gold),
+    base_model_parameters=sum(p.numel() for p in classifier.parameters()),
+)
 (results / "other_inputs.json").write_text(json.dumps(answers, indent=1) + "\n")
-(results / "classification_head_rows.json").write_text(json.dumps(train_rows.select(range(3)).to_list(), indent=1) + "\n")
+(results / "classification_head_rows.json").write_text(
+    json.dumps(train_rows.select(range(3)).to_list(), indent=1) + "\n"
+)
 plot_loss(stats["losses"], results / "loss.png", title=f"Classification head on {TASK}")

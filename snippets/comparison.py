@@ -8,26 +8,32 @@ training seconds on a 2-core CPU) and what the model can do afterwards, by input
 """
 # ci-args: --results-dir {tmp}/results
 
-import argparse
 import json
 from pathlib import Path
 
-from atlas import GENERATED_DIR, world
+from atlas import GENERATED_DIR, cli, world
 from atlas.comparison import COLUMNS, columns
-from atlas.plots import plot_comparison
+from atlas.tables import markdown_table
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--generated-dir", default=str(GENERATED_DIR), help="where the technique snippets wrote")
-parser.add_argument("--results-dir", default=str(GENERATED_DIR / "comparison"))
-args, _ = parser.parse_known_args()  # known only: also runs as a notebook
-generated = Path(args.generated_dir)
+parser = cli.parser(__doc__, results="comparison")
+parser.add_argument(
+    "--generated-dir", type=Path, default=GENERATED_DIR, help="where the technique snippets wrote"
+)
+args = cli.parse(parser)
+generated = args.generated_dir
+
+# The heavy imports come after the arguments, so --help and a typo answer at once.
+from atlas import MissingFile
+from atlas.plots import plot_comparison
 
 
 def load(relative: str) -> dict:
     path = generated / relative
     if not path.is_file():
-        snippet = relative.split("/")[0]
-        raise FileNotFoundError(f"{path} is missing: run `python snippets/{snippet}.py` first")
+        raise MissingFile(
+            f"{path} is missing: run the snippet that writes {path.parent.name}/ first "
+            "(`python tools/update_generated.py --list` names it)"
+        )
     return json.loads(path.read_text())
 
 
@@ -41,18 +47,29 @@ head = load("classification_head/classification_head_training.json")
 
 def trained(folder: str, name: str) -> dict:
     """Cost and accuracy columns of a model a snippet fine-tuned and evaluated."""
-    return {**load(f"{folder}/{name}_training.json"), **load(f"{folder}/{name}_timing.json"),
-            **columns(load(f"{folder}/{name}.json")["by_task"], TARGET)}
+    return {
+        **load(f"{folder}/{name}_training.json"),
+        **load(f"{folder}/{name}_timing.json"),
+        **columns(load(f"{folder}/{name}.json")["by_task"], TARGET),
+    }
 
 
 base = columns(load("pretraining/base_model.json")["by_task"], TARGET)
 rows = {
     "base model, zero-shot": {**NOT_TRAINED, **base},
-    "base model, few-shot": {**NOT_TRAINED, **{k: NA_NO_INSTRUCTION for k in COLUMNS}, "few_shot": base["few_shot"]},
+    "base model, few-shot": {
+        **NOT_TRAINED,
+        **{k: NA_NO_INSTRUCTION for k in COLUMNS},
+        "few_shot": base["few_shot"],
+    },
     "single-task fine-tuning": {**trained("single_task_finetuning", "single_task")},
-    "classification head": {**NOT_TRAINED, **head, **load("classification_head/classification_head_timing.json"),
-                            **{k: NA_CANNOT_GENERATE for k in COLUMNS},
-                            "target_bare": f"{100 * head['accuracy']:.0f} (its own task, {head['task']}, as a label)"},
+    "classification head": {
+        **NOT_TRAINED,
+        **head,
+        **load("classification_head/classification_head_timing.json"),
+        **{k: NA_CANNOT_GENERATE for k in COLUMNS},
+        "target_bare": f"{100 * head['accuracy']:.0f} (its own task, {head['task']}, as a label)",
+    },
     "hybrid (one task, with instructions)": {**trained("hybrid_finetuning", "hybrid")},
     "instruction tuning (FLAN style)": {**trained("instruction_tuning", "instruction_tuned")},
     "same data, no template": {**trained("instruction_tuning", "no_template")},
@@ -68,12 +85,19 @@ def cell(value) -> str:
 
 
 # --8<-- [start:table]
-header = ["technique", "trainable parameters", "training seconds"] + list(COLUMNS.values())
-lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-for name, row in rows.items():
-    cost = [f"{row['trainable_parameters']:,}", f"{row['seconds']:.0f}" if row["seconds"] else "none"]
-    lines.append(f"| {name} | " + " | ".join(cost + [cell(row[k]) for k in COLUMNS]) + " |")
-table = "\n".join(lines) + "\n"
+header = ["technique", "trainable parameters", "training seconds", *COLUMNS.values()]
+table = markdown_table(
+    header,
+    [
+        [
+            name,
+            f"{row['trainable_parameters']:,}",
+            f"{row['seconds']:.0f}" if row["seconds"] else "none",
+            *(cell(row[k]) for k in COLUMNS),
+        ]
+        for name, row in rows.items()
+    ],
+)
 print(table)
 # --8<-- [end:table]
 
@@ -82,31 +106,52 @@ print(table)
 # in its own training format and by instruction, on seen tasks and on the held-out cluster.
 held_out = world.CLUSTERS[world.HELD_OUT_CLUSTER]
 own_format = {"instruction_tuned": "instruction", "no_template": "bare", "task_tag": "tag"}
-flan_lines = ["| trained with | seen tasks, asked in the training format | seen tasks, asked by instruction | "
-              "held-out cluster, asked in the training format | held-out cluster, asked by instruction |",
-              "|---|---:|---:|---:|---:|"]
-for name, label in [("instruction_tuned", "instructions"), ("no_template", "no template (bare input)"),
-                    ("task_tag", "a task tag (`[reverse] kitab`)")]:
+flan_rows = []
+for name, label in [
+    ("instruction_tuned", "instructions"),
+    ("no_template", "no template (bare input)"),
+    ("task_tag", "a task tag (`[reverse] kitab`)"),
+]:
     by_task = load(f"instruction_tuning/{name}.json")["by_task"]
     seen = [t for t in by_task if t not in held_out]
 
     def mean(tasks, condition):
         return sum(by_task[t][condition] for t in tasks) / len(tasks)
 
-    cells = [mean(seen, own_format[name]), mean(seen, "instruction"),
-             mean(held_out, own_format[name]), mean(held_out, "instruction")]
-    flan_lines.append(f"| {label} | " + " | ".join(f"{100 * c:.0f}" for c in cells) + " |")
-flan_table = "\n".join(flan_lines) + "\n"
+    cells = [
+        mean(seen, own_format[name]),
+        mean(seen, "instruction"),
+        mean(held_out, own_format[name]),
+        mean(held_out, "instruction"),
+    ]
+    flan_rows.append([label, *(f"{100 * c:.0f}" for c in cells)])
+flan_table = markdown_table(
+    [
+        "trained with",
+        "seen tasks, asked in the training format",
+        "seen tasks, asked by instruction",
+        "held-out cluster, asked in the training format",
+        "held-out cluster, asked by instruction",
+    ],
+    flan_rows,
+)
 print(flan_table)
 # --8<-- [end:flan]
 
-results = Path(args.results_dir)
+results = args.results_dir
 results.mkdir(parents=True, exist_ok=True)
 (results / "comparison.md").write_text(table)
 (results / "flan_ablation.md").write_text(flan_table)
-(results / "comparison.json").write_text(json.dumps(
-    {"target_task": TARGET, "rows": rows},
-    indent=1) + "\n")
-plotted = {k: COLUMNS[k] for k in ("target_instruction", "other_seen_instruction", "held_out_cluster", "few_shot")}
-plot_comparison({n: {k: r[k] for k in plotted} for n, r in rows.items()}, plotted,
-                results / "comparison.png", title=f"What each technique leaves the model able to do (target task: {TARGET})")
+(results / "comparison.json").write_text(
+    json.dumps({"target_task": TARGET, "rows": rows}, indent=1) + "\n"
+)
+plotted = {
+    k: COLUMNS[k]
+    for k in ("target_instruction", "other_seen_instruction", "held_out_cluster", "few_shot")
+}
+plot_comparison(
+    {n: {k: r[k] for k in plotted} for n, r in rows.items()},
+    plotted,
+    results / "comparison.png",
+    title=f"What each technique leaves the model able to do (target task: {TARGET})",
+)

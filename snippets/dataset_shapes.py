@@ -8,16 +8,19 @@ Builds every dataset shape of the toy world as a JSONL file, loads each with
 """
 # ci-args: --data-dir {tmp}/data --results-dir {tmp}/results
 
-import argparse
 import json
 from pathlib import Path
 
-from atlas import GENERATED_DIR, ROOT, data, world
+from atlas import ROOT, cli, data, world
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--data-dir", default=str(ROOT / "data" / "shapes"))
-parser.add_argument("--results-dir", default=str(GENERATED_DIR / "dataset_shapes"))
-args, _ = parser.parse_known_args()  # known only: also runs as a notebook
+parser = cli.parser(__doc__, results="dataset_shapes")
+parser.add_argument(
+    "--data-dir",
+    type=Path,
+    default=ROOT / "data" / "shapes",
+    help="where the JSONL files are written",
+)
+args = cli.parse(parser)
 
 # --8<-- [start:same_example]
 # One user task on one word, written in each shape.
@@ -28,11 +31,18 @@ other = world.get_task("sort")  # a plausible mistake: the wrong operation of th
 same_example = {
     "raw_text": {"text": world.fact(task, word, phrasing=0)},
     "domain_text": {"text": world.fact(world.DOMAIN_TASKS["mirror"], word)},
-    "classification": {"text": word, "label": data.label_names().index(world.answer("vowel_count", word))},
+    "classification": {
+        "text": word,
+        "label": data.label_names().index(world.answer("vowel_count", word)),
+    },
     "pairs": {"input": word, "output": task.fn(word)},
     "instructions": {"instruction": question, "input": word, "output": task.fn(word)},
-    "chat": {"messages": [{"role": "user", "content": question},
-                          {"role": "assistant", "content": task.fn(word)}]},
+    "chat": {
+        "messages": [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": task.fn(word)},
+        ]
+    },
     "preferences": {"prompt": question, "chosen": task.fn(word), "rejected": other.fn(word)},
 }
 for shape, record in same_example.items():
@@ -59,7 +69,7 @@ for shape, build in builders.items():
 # --8<-- [end:build]
 
 # The page's tabs: the same example in every shape, then the first row of each real file.
-results = Path(args.results_dir)
+results = args.results_dir
 results.mkdir(parents=True, exist_ok=True)
 tabs = []
 for shape, record in same_example.items():
@@ -73,5 +83,10 @@ for shape, record in same_example.items():
         f"    ```json\n    {first_row}\n    ```\n"
     )
 (results / "shapes.md").write_text("\n".join(tabs))
-(results / "shapes.json").write_text(json.dumps(
-    {shape: {"rows": ds.num_rows, "columns": ds.column_names} for shape, ds in loaded.items()}, indent=1) + "\n")
+(results / "shapes.json").write_text(
+    json.dumps(
+        {shape: {"rows": ds.num_rows, "columns": ds.column_names} for shape, ds in loaded.items()},
+        indent=1,
+    )
+    + "\n"
+)

@@ -1,7 +1,7 @@
 """Multi-task instruction tuning, FLAN style: many tasks, many templates, one cluster held out.
 
-Fine-tunes the base model with TRL's SFTTrainer on the tasks of three clusters, each example asked by
-one of 24 instruction templates, the loss on the answer only, with a quarter of the rows short
+Fine-tunes the base model with TRL's SFTTrainer on the tasks of three clusters, each example asked
+by one of 24 instruction templates, the loss on the answer only, with a quarter of the rows short
 excerpts of the pretraining text (replay). The fourth cluster (counting) is never trained on: it
 measures whether the model learned to *follow instructions* rather than to do eleven tasks.
 
@@ -15,47 +15,91 @@ instruction at all, `--inputs tag` with a task tag only ("[reverse] kitab").
 # ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --inputs none --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --inputs tag --results-dir {tmp}/results --output-dir {tmp}/model
-# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
-import argparse
 import json
 import random
 from pathlib import Path
 
+from atlas import BASE_MODEL_DIR, cli, world
+
+parser = cli.parser(__doc__, results="instruction_tuning")
+parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)
+parser.add_argument(
+    "--inputs",
+    choices=["instructions", "none", "tag"],
+    default="instructions",
+    help="how training inputs are presented: an instruction, the bare word, or a task tag",
+)
+parser.add_argument(
+    "--held-out-cluster",
+    choices=list(world.CLUSTERS),
+    default=world.HELD_OUT_CLUSTER,
+    help="the cluster never trained on (transfer to unseen tasks)",
+)
+parser.add_argument(
+    "--replay", type=cli.fraction, default=0.25, help="share of pretraining-text rows, in [0, 1)"
+)
+parser.add_argument(
+    "--templates",
+    type=cli.at_least(1),
+    default=len(world.SEEN_TEMPLATE_IDS),
+    help=f"how many training templates (at most {len(world.SEEN_TEMPLATE_IDS)})",
+)
+parser.add_argument(
+    "--loss",
+    choices=["completion", "all"],
+    default="completion",
+    help="loss on the answer only, or on the whole sequence",
+)
+parser.add_argument(
+    "--max-steps", type=cli.at_least(1), default=300, help="training steps of 32 rows"
+)
+parser.add_argument(
+    "--seed", type=int, default=0, help="training words, template draws, data order"
+)
+parser.add_argument(
+    "--eval-words", type=cli.at_least(1), default=40, help="held-out words per task"
+)
+parser.add_argument(
+    "--output-dir",
+    type=Path,
+    default=None,
+    help="where the model is saved (default: models/instruction-tuned, no-template or task-tag)",
+)
+args = cli.parse(
+    parser,
+    by=(
+        "inputs",
+        {
+            "instructions": {"output_dir": "models/instruction-tuned"},
+            "none": {"output_dir": "models/no-template"},
+            "tag": {"output_dir": "models/task-tag"},
+        },
+    ),
+)
+if args.templates > len(world.SEEN_TEMPLATE_IDS):
+    parser.error(f"--templates must be between 1 and {len(world.SEEN_TEMPLATE_IDS)}")
+
+# The heavy imports come after the arguments, so --help and a typo answer at once.
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
-from atlas import BASE_MODEL_DIR, GENERATED_DIR, data, world
+from atlas import data
 from atlas.evaluation import evaluate
 from atlas.plots import plot_loss
 from atlas.training import save, sft_config, train, write_stats
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--model", default=str(BASE_MODEL_DIR))
-parser.add_argument("--inputs", choices=["instructions", "none", "tag"], default="instructions")
-parser.add_argument("--held-out-cluster", default=world.HELD_OUT_CLUSTER)
-parser.add_argument("--replay", type=float, default=0.25, help="share of pretraining-text rows")
-parser.add_argument("--templates", type=int, default=len(world.SEEN_TEMPLATE_IDS), help="how many training templates")
-parser.add_argument("--loss", choices=["completion", "all"], default="completion", help="loss on the answer or on all")
-parser.add_argument("--max-steps", type=int, default=300)
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--eval-words", type=int, default=40, help="held-out words per task")
-parser.add_argument("--output-dir", default=None)
-parser.add_argument("--results-dir", default=str(GENERATED_DIR / "instruction_tuning"))
-args, _ = parser.parse_known_args()  # known only: also runs as a notebook
-if not 1 <= args.templates <= len(world.SEEN_TEMPLATE_IDS):
-    parser.error(f"--templates must be between 1 and {len(world.SEEN_TEMPLATE_IDS)}")
-
 # --8<-- [start:data]
 HELD_OUT = world.check_cluster(args.held_out_cluster)
 train_tasks = [name for name, task in world.TASKS.items() if task.cluster != HELD_OUT]
-templates = world.SEEN_TEMPLATE_IDS[:args.templates]  # 24 wordings and layouts
+templates = world.SEEN_TEMPLATE_IDS[: args.templates]  # 24 wordings and layouts
 examples = data.instructions(train_tasks, n_per_task=700, seed=args.seed, template_ids=templates)
 
 
 def prompt(example: dict) -> str:
-    """How the input is presented: the instruction, or (FLAN's ablations) the bare word or a task tag."""
+    """How the input is presented: the instruction, or (FLAN's ablations) the bare word or a tag."""
     if args.inputs == "instructions":
         return example["instruction"] + "\n"
     if args.inputs == "tag":
@@ -64,44 +108,67 @@ def prompt(example: dict) -> str:
 
 
 rows = [{"prompt": prompt(e), "completion": e["output"]} for e in examples]
-# Replay: pretraining text as rows with an empty prompt, so the whole excerpt is trained on. It keeps
-# the facts that name each operation alive (and with them the held-out cluster) and keeps few-shot alive.
+# Replay: pretraining text as rows with an empty prompt, so the whole excerpt is trained on. It
+# keeps the facts that name each operation alive (and with them the held-out cluster) and keeps
+# few-shot alive.
 n_replay = round(len(rows) * args.replay / (1 - args.replay))
-rows += [{"prompt": "", "completion": r["text"]} for r in data.replay_text(n_replay, seed=args.seed)]
+rows += [
+    {"prompt": "", "completion": r["text"]} for r in data.replay_text(n_replay, seed=args.seed)
+]
 random.Random(args.seed).shuffle(rows)
-print(f"{len(rows)} rows on {len(train_tasks)} tasks, held-out cluster: {HELD_OUT}; for example {rows[0]}")
+print(
+    f"{len(rows)} rows on {len(train_tasks)} tasks, held-out cluster: {HELD_OUT}; "
+    f"for example {rows[0]}"
+)
 # --8<-- [end:data]
 
 # --8<-- [start:train]
 MODEL = args.model  # the shipped toy base model; or a Hub id
-NAME = {"instructions": "instruction_tuned", "none": "no_template", "tag": "task_tag"}[args.inputs]
-output_dir = args.output_dir or f"models/{NAME.replace('_', '-')}"
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 trainer = SFTTrainer(
     model=model,
-    args=sft_config(output_dir, max_steps=args.max_steps, learning_rate=2e-3, seed=args.seed,
-                    completion_only_loss=args.loss == "completion"),
+    args=sft_config(
+        args.output_dir,
+        max_steps=args.max_steps,
+        learning_rate=2e-3,
+        seed=args.seed,
+        completion_only_loss=args.loss == "completion",
+    ),
     train_dataset=Dataset.from_list(rows),
     processing_class=tokenizer,  # prompt/completion rows: loss on the completion only, EOS appended
 )
 stats = train(trainer)  # trainer.train(), timed
-save(trainer, output_dir)
+save(trainer, args.output_dir)
 print({k: v for k, v in stats.items() if k != "losses"})
 # --8<-- [end:train]
 
 # --8<-- [start:evaluate]
-tuned = AutoModelForCausalLM.from_pretrained(output_dir)
-result = evaluate(tuned, tokenizer, conditions=["bare", "instruction", "instruction_held_out", "tag", "few_shot"], n_words=args.eval_words)
+tuned = AutoModelForCausalLM.from_pretrained(args.output_dir)
+conditions = ["bare", "instruction", "instruction_held_out", "tag", "few_shot"]
+result = evaluate(tuned, tokenizer, conditions=conditions, n_words=args.eval_words)
 print(result.cluster_markdown())
 split = result.by_task_split(HELD_OUT)
 for group in split:
     print(f"{group:>16}: " + ", ".join(f"{c} {100 * a:.0f} %" for c, a in split[group].items()))
 # --8<-- [end:evaluate]
 
-results = Path(args.results_dir)
+NAME = {"instructions": "instruction_tuned", "none": "no_template", "tag": "task_tag"}[args.inputs]
+results = args.results_dir
 result.save(results, NAME)
-(results / f"{NAME}_rows.json").write_text(json.dumps(rows[:4], indent=1, ensure_ascii=False) + "\n")
-write_stats(results, NAME, stats, inputs=args.inputs, held_out_cluster=HELD_OUT, train_tasks=train_tasks,
-            replay=args.replay, rows=len(rows))
-plot_loss(stats["losses"], results / f"{NAME}_loss.png", title=f"Instruction tuning ({args.inputs})")
+(results / f"{NAME}_rows.json").write_text(
+    json.dumps(rows[:4], indent=1, ensure_ascii=False) + "\n"
+)
+write_stats(
+    results,
+    NAME,
+    stats,
+    inputs=args.inputs,
+    held_out_cluster=HELD_OUT,
+    train_tasks=train_tasks,
+    replay=args.replay,
+    rows=len(rows),
+)
+plot_loss(
+    stats["losses"], results / f"{NAME}_loss.png", title=f"Instruction tuning ({args.inputs})"
+)

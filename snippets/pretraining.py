@@ -9,28 +9,43 @@ tokenizer as safetensors, and measures what it can and cannot do.
 """
 # ci-args: --max-steps 40 --output-dir {tmp}/toy-base --results-dir {tmp}/results
 
-import argparse
 import json
 import math
 import time
 from pathlib import Path
 
-import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments, default_data_collator
+from atlas import BASE_MODEL_DIR, cli
 
-from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT, data
+parser = cli.parser(__doc__, results="pretraining")
+parser.add_argument(
+    "--max-steps", type=cli.at_least(1), default=3600, help="training steps of 32 blocks"
+)
+parser.add_argument(
+    "--output-dir",
+    type=Path,
+    default=BASE_MODEL_DIR,
+    help="where the base model is saved (the default replaces the shipped one)",
+)
+args = cli.parse(parser)
+
+# The heavy imports come after the arguments, so --help and a typo answer at once.
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    Trainer,
+    TrainingArguments,
+    default_data_collator,
+)
+
+from atlas import ROOT, data
 from atlas.evaluation import evaluate
 from atlas.plots import plot_accuracy_by_task, plot_loss
 from atlas.tokenizer import build_tokenizer
 from atlas.training import native_bf16
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--max-steps", type=int, default=3600)
-parser.add_argument("--output-dir", default=str(BASE_MODEL_DIR))
-parser.add_argument("--results-dir", default=str(GENERATED_DIR / "pretraining"))
-args, _ = parser.parse_known_args()  # known only: also runs as a notebook
 torch.manual_seed(0)
-torch.set_num_threads(2)
 
 # --8<-- [start:model]
 BLOCK, BATCH = 128, 32  # packed 128-character blocks, 32 per step
@@ -57,7 +72,9 @@ print(f"parameters: {n_params / 1e6:.2f} M")
 # --8<-- [start:data]
 # Enough documents for max_steps batches of packed blocks (about 155 characters per document).
 n_docs = math.ceil(args.max_steps * BATCH * BLOCK / 150)
-raw = data.load_shape(data.write_jsonl(data.toy_web(n_docs, seed=0), ROOT / "data" / "toy_web.jsonl"), "raw_text")
+raw = data.load_shape(
+    data.write_jsonl(data.toy_web(n_docs, seed=0), ROOT / "data" / "toy_web.jsonl"), "raw_text"
+)
 print(raw[0]["text"])
 
 
@@ -69,7 +86,7 @@ def tokenize(batch):
 def pack(batch):
     # Concatenate documents and cut the stream into fixed blocks: no padding is wasted.
     ids = [i for seq in batch["input_ids"] for i in seq]
-    blocks = [ids[i:i + BLOCK] for i in range(0, len(ids) - BLOCK + 1, BLOCK)]
+    blocks = [ids[i : i + BLOCK] for i in range(0, len(ids) - BLOCK + 1, BLOCK)]
     return {"input_ids": blocks, "labels": [b[:] for b in blocks]}
 
 
@@ -87,7 +104,7 @@ training_args = TrainingArguments(
     lr_scheduler_type="cosine",
     warmup_steps=min(100, args.max_steps // 10),
     weight_decay=0.1,
-    bf16=native_bf16(),  # bfloat16 autocast where the CPU has bf16 in hardware; else float32 is faster
+    bf16=native_bf16(),  # bf16 autocast where the CPU has bf16 in hardware; else float32 is faster
     use_cpu=True,
     logging_steps=max(1, args.max_steps // 60),
     save_strategy="no",
@@ -95,11 +112,15 @@ training_args = TrainingArguments(
     disable_tqdm=True,
     seed=0,
 )
-trainer = Trainer(model=model, args=training_args, train_dataset=blocks, data_collator=default_data_collator)
+trainer = Trainer(
+    model=model, args=training_args, train_dataset=blocks, data_collator=default_data_collator
+)
 start = time.perf_counter()
 trainer.train()
 seconds = time.perf_counter() - start
-model.config.use_cache = True  # the Trainer switched the KV cache off for training; generation wants it
+model.config.use_cache = (
+    True  # the Trainer switched the KV cache off for training; generation wants it
+)
 model.save_pretrained(args.output_dir)  # safetensors
 tokenizer.save_pretrained(args.output_dir)
 # --8<-- [end:train]
@@ -126,10 +147,16 @@ result = evaluate(base_model, tokenizer)  # every task, in every input presentat
 print(result.markdown())
 # --8<-- [end:evaluate]
 
-results = Path(args.results_dir)
+results = args.results_dir
 results.mkdir(parents=True, exist_ok=True)
 (results / "training.json").write_text(json.dumps(stats, indent=1) + "\n")
-plot_loss(losses, results / "loss.png", title=f"Pretraining loss, {n_params / 1e6:.2f} M parameters")
+plot_loss(
+    losses, results / "loss.png", title=f"Pretraining loss, {n_params / 1e6:.2f} M parameters"
+)
 result.save(results, "base_model")
-plot_accuracy_by_task(result, ["instruction", "chat", "few_shot", "fact"], results / "base_model.png",
-                      title="The base model, by task and input presentation")
+plot_accuracy_by_task(
+    result,
+    ["instruction", "chat", "few_shot", "fact"],
+    results / "base_model.png",
+    title="The base model, by task and input presentation",
+)

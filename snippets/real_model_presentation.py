@@ -13,29 +13,52 @@ Hub is reachable.
 """
 # ci-args: --results-dir {tmp}/results
 
-import argparse
-from pathlib import Path
+from dataclasses import replace
 
-import torch
+from atlas import cli, world
+
+parser = cli.parser(__doc__, results="real_model_presentation")
+parser.add_argument(
+    "--model",
+    type=cli.model,
+    default=None,
+    help=f"{cli.MODEL_HELP}; by default SmolLM2-135M-Instruct (a local copy)",
+)
+parser.add_argument(
+    "--items",
+    type=cli.at_least(world.N_SHOTS + 1),
+    default=None,
+    help="a shorter run: only the first ITEMS items of each task (default: all)",
+)
+parser.add_argument(
+    "--no-chat",
+    action="store_true",
+    help="leave the chat-template presentations out (for a tokenizer without a chat template)",
+)
+args = cli.parse(parser)
+
+# The heavy imports come after the arguments, so --help and a typo answer at once.
+from atlas import english  # noqa: I001  (its tasks are evaluated with torch)
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from atlas import GENERATED_DIR, english
-from atlas.evaluation import CONDITIONS, evaluate_examples
+from atlas.evaluation import CONDITIONS, evaluate_examples, require_chat_template
 from atlas.real_model import smollm2
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--model", default=None, help="a model directory or Hub id (default: SmolLM2-135M-Instruct)")
-parser.add_argument("--results-dir", default=str(GENERATED_DIR / "real_model_presentation"))
-args, _ = parser.parse_known_args()  # known only: also runs as a notebook
-torch.set_num_threads(2)
-
 # --8<-- [start:prompts]
-MODEL = args.model or smollm2()  # a local safetensors copy of SmolLM2-135M-Instruct
+MODEL = args.model or smollm2()  # a local safetensors copy of SmolLM2-135M-Instruct; or a Hub id
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 
-examples = english.examples(tokenizer, conditions=["bare", "instruction", "chat", "few_shot", "few_shot_chat"])
-for e in examples[:5]:  # the first item of the first task, in each presentation
+if not args.no_chat:
+    require_chat_template(tokenizer, flag="--no-chat")
+presentations = ["bare", "instruction", "chat", "few_shot", "few_shot_chat"]
+if args.no_chat:
+    presentations = [p for p in presentations if "chat" not in p]
+tasks = [
+    replace(t, items=t.items[: args.items]) for t in english.TASKS.values()
+]  # all items by default
+examples = english.examples(tokenizer, conditions=presentations, tasks=tasks)
+for e in examples[: len(presentations)]:  # the first item of the first task, in each presentation
     print(f"--- {e.condition}\n{e.prompt}")
 # --8<-- [end:prompts]
 
@@ -45,9 +68,15 @@ print(result.cluster_markdown())
 print(f"{len(examples)} prompts in {result.seconds:.0f} s")
 # --8<-- [end:evaluate]
 
-results = Path(args.results_dir)
+results = args.results_dir
 result.save(results, "presentations")
 # A few real outputs per presentation: one task of each cluster.
-(results / "presentations_outputs.md").write_text(result.outputs_markdown(tasks=("capital", "sentiment", "plural", "reverse")))
-(results / "prompts.md").write_text("".join(
-    f"**{CONDITIONS[e.condition][2]}**\n\n```text\n{e.prompt}\n```\n\n" for e in examples[:5]))
+(results / "presentations_outputs.md").write_text(
+    result.outputs_markdown(tasks=("capital", "sentiment", "plural", "reverse"))
+)
+(results / "prompts.md").write_text(
+    "".join(
+        f"**{CONDITIONS[e.condition].label}**\n\n```text\n{e.prompt}\n```\n\n"
+        for e in examples[: len(presentations)]
+    )
+)

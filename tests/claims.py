@@ -38,7 +38,8 @@ FEW_SHOT_PROMPTING = {
 # docs/techniques/single-task-finetuning.md, tests/techniques/test_single_task_finetuning.py
 SINGLE_TASK_FINETUNING = {
     "bare_at_least": 0.95,  # the target task, bare input
-    "spells_anything_at_least": 0.80,  # asked by instruction for another task: answers that are spellings
+    # asked by instruction for another task: answers that are spellings
+    "spells_anything_at_least": 0.80,
     "task_asked_at_most": 0.05,  # ... and answers that do the task asked for
     "few_shot_drop_points": 0.40,  # few-shot falls at least this far below the base model's
 }
@@ -52,11 +53,13 @@ CLASSIFICATION_HEAD = {
 
 # docs/techniques/hybrid-finetuning.md, tests/techniques/test_hybrid_finetuning.py
 HYBRID_FINETUNING = {
-    "within_single_task_points": 0.05,  # its task by instruction vs single-task fine-tuning, bare input
+    # its task by instruction vs single-task fine-tuning, bare input
+    "within_single_task_points": 0.05,
     "held_out_templates_within_points": 0.10,  # the same, with the held-out templates
     "task_asked_at_most": 0.05,  # asked by instruction for another task: does that task
     "spells_the_word_at_least": 0.50,  # ... answers with the spelling of the word instead
-    "reads_the_slot_points": 0.30,  # spells the word in the slot this much more often than single-task
+    # spells the word in the slot this much more often than single-task
+    "reads_the_slot_points": 0.30,
 }
 
 # docs/techniques/instruction-tuning.md, tests/techniques/test_instruction_tuning.py
@@ -65,12 +68,14 @@ INSTRUCTION_TUNING = {
     "over_base_points": 0.70,  # ... this far above the base model
     "held_out_templates_at_least": 0.55,  # seen tasks, held-out templates
     "held_out_templates_within_points": 0.25,  # ... at most this far below the seen templates
-    "held_out_cluster_below_seen_points": 0.40,  # the held-out cluster at least this far below seen tasks
+    # the held-out cluster at least this far below seen tasks
+    "held_out_cluster_below_seen_points": 0.40,
     "tag_seen_at_least": 0.60,  # the tag model, seen tasks asked by their tag
     "tag_unseen_at_most": 0.05,  # the tag model, the held-out cluster asked by its tags
     "tag_in_words_at_most": 0.15,  # the tag model, seen tasks asked in words
     "no_template_bare_at_most": 0.20,  # the no-template model, seen tasks from a bare word
-    "few_shot_within_points": 0.20,  # few-shot after each tuning, at most this far below the base model
+    # few-shot after each tuning, at most this far below the base model
+    "few_shot_within_points": 0.20,
 }
 
 # The targets the project set out with for instruction tuning. NOT asserted (the runs do not reach
@@ -81,7 +86,7 @@ INSTRUCTION_TUNING_TARGETS = {
     "held_out_cluster_over_ablations_points": 0.20,  # held-out cluster, over both ablations
 }
 
-# docs/techniques/lora.md, tests/techniques/test_lora_finetuning.py
+# docs/techniques/lora-finetuning.md, tests/techniques/test_lora_finetuning.py
 LORA = {
     "adapter_share_at_most": 0.02,  # adapter parameters, as a share of the model's
     "bare_before_at_most": 0.10,  # before tuning: a bare review labelled
@@ -92,13 +97,22 @@ LORA = {
     "other_tasks_drop_points": 0.05,  # after either run: other tasks done this much less often
 }
 
-# docs/real-model/presentation.md, tests/techniques/test_real_model_presentation.py
+# docs/real-model/presentation.md, tests/real_model/test_presentation.py
 REAL_MODEL_PRESENTATION = {
     "bare_at_most": 0.05,  # the bare input, average over tasks
     "chat_over_instruction_points": 0.15,  # chat template over the plain-text instruction
-    "few_shot_over_instruction_points": 0.20,  # few-shot (no template) over the plain-text instruction
+    # few-shot (no template) over the plain-text instruction
+    "few_shot_over_instruction_points": 0.20,
     "few_shot_chat_at_most": 0.10,  # few-shot inside the chat template
     "few_shot_chat_below_few_shot_points": 0.40,  # ... this far below few-shot without it
-    "formatting_few_shot_over_instruction_points": 0.30,  # formatting tasks: few-shot over instruction
+    # formatting tasks: few-shot over instruction
+    "formatting_few_shot_over_instruction_points": 0.30,
     "letters_at_most": 0.40,  # the letter tasks, in every presentation
+}
+
+# docs/comparison.md, tests/test_comparison.py
+COMPARISON = {
+    # "Instruction tuning is the only row that does many tasks when asked in words and copes with
+    # new wordings": its other seen tasks and held-out templates beat every other row by this much
+    "instruction_tuning_lead_points": 0.40,
 }

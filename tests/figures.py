@@ -23,7 +23,9 @@ from pathlib import Path
 # AVX2 figures): the largest move of one task's cell was 22 points, of a mean over the seen tasks
 # 5, and the losses 1 %. Losses are averages over thousands of tokens: a few % relative.
 SIGMAS = 4
-DEFAULT_EXAMPLES = 40  # an accuracy whose number of examples the file does not say: the harness's default
+DEFAULT_EXAMPLES = (
+    40  # an accuracy whose number of examples the file does not say: the harness's default
+)
 LOSS_RELATIVE = 0.05
 # Generated text: what the model answered differs when one greedy step tips the other way.
 MODEL_TEXT_KEYS = {"prediction", "reply"}
@@ -38,16 +40,26 @@ def differences(new: Path, committed: Path, exact: bool) -> list[str]:
     if new.name.endswith(SKIPPED_SUFFIXES[0]):
         return []
     if exact:
-        return [] if new.read_bytes() == committed.read_bytes() else [f"{committed.name}: bytes differ"]
+        return (
+            []
+            if new.read_bytes() == committed.read_bytes()
+            else [f"{committed.name}: bytes differ"]
+        )
     if new.name.endswith(SKIPPED_SUFFIXES):
         return []
     if new.suffix == ".json":
-        return _compare(json.loads(new.read_text()), json.loads(committed.read_text()), committed.name)
+        return _compare(
+            json.loads(new.read_text()), json.loads(committed.read_text()), committed.name
+        )
     if new.suffix == ".jsonl":
         a, b = new.read_text().splitlines(), committed.read_text().splitlines()
         if len(a) != len(b):
             return [f"{committed.name}: {len(a)} lines, committed {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _compare(json.loads(x), json.loads(y), f"{committed.name}:{i + 1}")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b))
+            for d in _compare(json.loads(x), json.loads(y), f"{committed.name}:{i + 1}")
+        ]
     if new.suffix == ".md":
         return _compare_tables(new.read_text(), committed.read_text(), committed.name)
     return [] if new.read_bytes() == committed.read_bytes() else [f"{committed.name}: differs"]
@@ -71,7 +83,9 @@ def _examples_per_figure(summary: dict) -> dict[str, int]:
     for name in clusters:
         size = len(world.CLUSTERS.get(name, ())) or max(1, len(tasks) // max(1, len(clusters)))
         out[f"by_cluster.{name}"] = words * size
-    held_out = [t for t in tasks if world.TASKS.get(t) and world.TASKS[t].cluster == world.HELD_OUT_CLUSTER]
+    held_out = [
+        t for t in tasks if world.TASKS.get(t) and world.TASKS[t].cluster == world.HELD_OUT_CLUSTER
+    ]
     out["by_task_split.held-out cluster"] = words * max(1, len(held_out))
     out["by_task_split.seen tasks"] = words * max(1, len(tasks) - len(held_out))
     return out
@@ -85,15 +99,22 @@ def _compare(a, b, where: str, key: str = "", n: int = DEFAULT_EXAMPLES) -> list
         out = []
         for k in a:
             if sizes and k in ("by_cluster", "by_task_split"):  # each group has its own size
-                out += [d for g in a[k] for d in _compare(a[k][g], b[k][g], f"{where}.{k}.{g}", g,
-                                                           sizes.get(f"{k}.{g}", n))]
+                out += [
+                    d
+                    for g in a[k]
+                    for d in _compare(
+                        a[k][g], b[k][g], f"{where}.{k}.{g}", g, sizes.get(f"{k}.{g}", n)
+                    )
+                ]
             else:
                 out += _compare(a[k], b[k], f"{where}.{k}", k, sizes.get(k, n))
         return out
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{where}: {len(a)} items, committed {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _compare(x, y, f"{where}[{i}]", key, n)]
+        return [
+            d for i, (x, y) in enumerate(zip(a, b)) for d in _compare(x, y, f"{where}[{i}]", key, n)
+        ]
     if key in MODEL_TEXT_KEYS:
         return []
     if isinstance(a, float) or isinstance(b, float):

@@ -13,17 +13,28 @@ from atlas.tokenizer import build_tokenizer
 
 def test_grid_covers_every_task_and_condition_on_eval_words():
     examples = build_examples(build_tokenizer(), conditions=tuple(CONDITIONS), n_words=6)
-    assert {(e.task, e.condition) for e in examples} == {(t, c) for t in world.TASKS for c in CONDITIONS}
+    assert {(e.task, e.condition) for e in examples} == {
+        (t, c) for t in world.TASKS for c in CONDITIONS
+    }
     assert all(world.is_eval_word(e.word) for e in examples)
     held_out = [e for e in examples if e.condition == "instruction_held_out"]
-    held_out_texts = {world.instruction(e.task, e.word, t) for e in held_out for t in world.HELD_OUT_TEMPLATE_IDS}
+    held_out_texts = {
+        world.instruction(e.task, e.word, t) for e in held_out for t in world.HELD_OUT_TEMPLATE_IDS
+    }
     assert all(e.prompt[:-1] in held_out_texts for e in held_out)
 
 
-@pytest.mark.parametrize("text,answer", [
-    ("batik<eos>", "batik<eos>"), ("batik\nlomu -> umol", "batik"), (" batik. take lomu", "batik"),
-    ("5.", "5"), ("k-i-t-a-b", "k-i-t-a-b"), ("", ""),
-])
+@pytest.mark.parametrize(
+    "text,answer",
+    [
+        ("batik<eos>", "batik<eos>"),
+        ("batik\nlomu -> umol", "batik"),
+        (" batik. take lomu", "batik"),
+        ("5.", "5"),
+        ("k-i-t-a-b", "k-i-t-a-b"),
+        ("", ""),
+    ],
+)
 def test_extract_answer(text, answer):
     assert extract_answer(text) == answer
 
@@ -34,7 +45,10 @@ def test_toy_model_full_grid_and_tables():
     assert len(result.examples) == 2 * 7 * 8
     assert set(result.by_cluster()) == {"order", "count"}
     split = result.by_task_split(held_out_cluster="count")
-    assert split["held-out cluster"] == result.by_cluster()["count"] and split["seen tasks"] == result.by_cluster()["order"]
+    assert (
+        split["held-out cluster"] == result.by_cluster()["count"]
+        and split["seen tasks"] == result.by_cluster()["order"]
+    )
     with pytest.raises(KeyError, match="unknown cluster"):
         result.by_task_split(held_out_cluster="letters")
     table = result.markdown()
@@ -50,16 +64,28 @@ def test_missing_real_model_names_the_install_command(monkeypatch):
 
 
 def test_harness_runs_on_a_real_bpe_model_with_its_own_chat_template():
-    """SmolLM2-135M-Instruct: BPE tokenizer, ChatML template, loaded through the same Auto classes."""
+    """SmolLM2-135M-Instruct: BPE tokenizer, ChatML template, loaded through the same Auto
+    classes."""
     model, tokenizer = models.load(real_model.smollm2())
     assert type(model).__name__ == "LlamaForCausalLM" and 130e6 < model.num_parameters() < 140e6
-    result = evaluate(model, tokenizer, conditions=("instruction", "chat", "few_shot"),
-                      tasks=["uppercase", "first_letter"], n_words=4, batch_size=8)
+    result = evaluate(
+        model,
+        tokenizer,
+        conditions=("instruction", "chat", "few_shot"),
+        tasks=["uppercase", "first_letter"],
+        n_words=4,
+        batch_size=8,
+    )
     chat = [e for e in result.examples if e.condition == "chat"]
-    assert all(e.prompt.startswith("<|im_start|>") and e.prompt.endswith("<|im_start|>assistant\n") for e in chat)
+    assert all(
+        e.prompt.startswith("<|im_start|>") and e.prompt.endswith("<|im_start|>assistant\n")
+        for e in chat
+    )
     assert sum(bool(e.prediction) for e in result.examples) >= 0.8 * len(result.examples)
     # the scores are exact match of the extracted first line, counted per task and condition
     assert all("\n" not in e.prediction for e in result.examples)
     for cond in ("instruction", "chat", "few_shot"):
         chosen = [e for e in result.examples if e.condition == cond]
-        assert result.average()[cond] == pytest.approx(sum(e.prediction == e.answer for e in chosen) / len(chosen))
+        assert result.average()[cond] == pytest.approx(
+            sum(e.prediction == e.answer for e in chosen) / len(chosen)
+        )

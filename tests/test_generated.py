@@ -33,7 +33,11 @@ def test_every_generated_folder_has_a_producer():
 def test_every_snippet_that_writes_figures_has_a_producer():
     """A snippet with a `--results-dir` publishes figures: its default run must be stamped."""
     scripts = {p.script for p in provenance.PRODUCERS}
-    publishing = {f"snippets/{p.name}" for p in (ROOT / "snippets").glob("*.py") if "--results-dir" in p.read_text()}
+    publishing = {
+        f"snippets/{p.name}"
+        for p in (ROOT / "snippets").glob("*.py")
+        if "--results-dir" in p.read_text()
+    }
     assert publishing <= scripts, publishing - scripts
 
 
@@ -42,28 +46,43 @@ def test_stamps_say_what_made_them():
         stamp = provenance.read_stamp(producer.folder, producer.name)
         assert stamp["command"] == producer.shell()
         assert stamp["outputs"], producer.name
-        assert {"cpu", "isa", "native_bf16", "torch"} <= set(stamp["made_on"]) or "note" in stamp, producer.name
+        assert {"cpu", "isa", "native_bf16", "torch"} <= set(stamp["made_on"]) or "note" in stamp, (
+            producer.name
+        )
 
 
 def test_code_hash_ignores_comments_docstrings_and_layout():
     code = 'def f(x):\n    """Doc."""\n    return x + 1  # one\n'
-    same = 'def f(x):\n    # a comment\n    return (x +\n            1)\n'
+    same = "def f(x):\n    # a comment\n    return (x +\n            1)\n"
     assert provenance.code_hash(code) == provenance.code_hash(same)
     assert provenance.code_hash(code) != provenance.code_hash(code.replace("+ 1", "+ 2"))
 
 
 def test_producer_for_a_test_run_leaves_out_output_folders():
-    p = provenance.producer_for_run("snippets/instruction_tuning.py",
-                                    ["--inputs", "none", "--results-dir", "/tmp/r", "--output-dir", "/tmp/m"])
+    p = provenance.producer_for_run(
+        "snippets/instruction_tuning.py",
+        ["--inputs", "none", "--results-dir", "/tmp/r", "--output-dir", "/tmp/m"],
+    )
     assert p is provenance.BY_NAME["instruction_tuning.none"]
-    assert provenance.producer_for_run("snippets/instruction_tuning.py", ["--max-steps", "1"]) is None
+    assert (
+        provenance.producer_for_run("snippets/instruction_tuning.py", ["--max-steps", "1"]) is None
+    )
 
 
 @pytest.fixture
 def copy(tmp_path):
     """The parts of the repository that decide the figures, copied."""
-    for rel in ("atlas", "snippets", "benchmarks", "docs/generated", "models/toy-base", "requirements"):
-        shutil.copytree(ROOT / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__", "trainer"))
+    for rel in (
+        "atlas",
+        "snippets",
+        "benchmarks",
+        "docs/generated",
+        "models/toy-base",
+        "requirements",
+    ):
+        shutil.copytree(
+            ROOT / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__", "trainer")
+        )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     assert not provenance.check(tmp_path), "the copy should start current"
     return tmp_path
@@ -75,9 +94,13 @@ def _stale(root) -> set[str]:
 
 def test_a_comment_or_a_docstring_does_not_make_figures_stale(copy):
     snippet = copy / "snippets" / "single_task_finetuning.py"
-    snippet.write_text(snippet.read_text().replace('TASK = "spell"', 'TASK = "spell"  # a new comment', 1))
+    snippet.write_text(
+        snippet.read_text().replace('TASK = "spell"', 'TASK = "spell"  # a new comment', 1)
+    )
     world = copy / "atlas" / "world.py"
-    world.write_text(world.read_text().replace('"""The toy world:', '"""The toy world (reworded):', 1))
+    world.write_text(
+        world.read_text().replace('"""The toy world:', '"""The toy world (reworded):', 1)
+    )
     assert not _stale(copy)
 
 
@@ -89,13 +112,20 @@ def test_a_code_change_in_a_snippet_makes_its_figures_stale(copy):
     # the snippet's own figures, and the benchmarks that run it
     assert _stale(copy) == {"single_task_finetuning", "seeds", "benchmark"}
     message = "\n".join(str(p) for p in provenance.check(copy))
-    assert "snippets/single_task_finetuning.py changed" in message and "update_generated.py --only" in message
+    assert (
+        "snippets/single_task_finetuning.py changed" in message
+        and "update_generated.py --only" in message
+    )
 
 
 def test_a_code_change_in_an_imported_atlas_module_makes_figures_stale(copy):
     comparison = copy / "atlas" / "comparison.py"
-    comparison.write_text(comparison.read_text().replace('"target_bare": _mean(by_task, [target], "bare")',
-                                                         '"target_bare": _mean(by_task, [target], "instruction")'))
+    comparison.write_text(
+        comparison.read_text().replace(
+            '"target_bare": _mean(by_task, [target], "bare")',
+            '"target_bare": _mean(by_task, [target], "instruction")',
+        )
+    )
     # atlas.comparison is imported by the comparison snippet and the seeds benchmark only (and the
     # speed benchmark runs the comparison snippet)
     assert _stale(copy) == {"comparison", "seeds", "benchmark"}
@@ -109,7 +139,8 @@ def test_a_new_base_model_or_lock_makes_figures_stale(copy):
     assert "lora_finetuning" not in stale  # it does not load the toy model
     # pretraining wrote the checkpoint: for it, the new one is an output edited after the run
     assert "models/toy-base/config.json differs from what the run wrote" in str(
-        next(p for p in provenance.check(copy) if p.producer == "pretraining"))
+        next(p for p in provenance.check(copy) if p.producer == "pretraining")
+    )
     lock = copy / "requirements" / "runtime.txt"
     lock.write_text(lock.read_text().replace("numpy==", "numpy==0.", 1))
     assert _stale(copy) >= {p.name for p in provenance.PRODUCERS}
@@ -135,11 +166,21 @@ def test_tolerance_across_cpu_kinds_scales_with_the_examples_behind_a_figure():
 
     one_task = figures.tolerance(0.5, 40)
     mean_of_eleven = figures.tolerance(0.5, 440)
-    assert 0.4 < one_task < 0.5 and 0.1 < mean_of_eleven < 0.16 and figures.tolerance(0.0, 40) == 1 / 40
-    summary = {"average": {"instruction": 0.5}, "by_task": {t: {"instruction": 0.5} for t in "abcdefghijk"},
-               "by_cluster": {"x": {"instruction": 0.5}}, "n_examples": 440}
+    assert (
+        0.4 < one_task < 0.5
+        and 0.1 < mean_of_eleven < 0.16
+        and figures.tolerance(0.0, 40) == 1 / 40
+    )
+    summary = {
+        "average": {"instruction": 0.5},
+        "by_task": {t: {"instruction": 0.5} for t in "abcdefghijk"},
+        "by_cluster": {"x": {"instruction": 0.5}},
+        "n_examples": 440,
+    }
     moved = json.loads(json.dumps(summary))
     moved["by_task"]["a"]["instruction"] = 0.7  # one task's cell: within what 40 examples allow
     assert not figures._compare(moved, summary, "f")
     moved["average"]["instruction"] = 0.7  # a mean over 440 examples: too far
-    assert figures._compare(moved, summary, "f") == ["f.average.instruction: 0.7, committed 0.5 (n=440)"]
+    assert figures._compare(moved, summary, "f") == [
+        "f.average.instruction: 0.7, committed 0.5 (n=440)"
+    ]

@@ -16,10 +16,16 @@ from conftest import ROOT
 ALLOWED: dict[tuple[str, str], str] = {
     ("docs/glossary.md", "2021"): "citation year: Wei et al., 2021 (FLAN)",
     ("docs/techniques/instruction-tuning.md", "2021"): "citation year: Wei et al., 2021 (FLAN)",
-    ("docs/techniques/lora.md", "2021"): "citation year: Hu et al., 2021 (LoRA)",
-    ("docs/how-this-site-works.md", "3.11"): "the Python version the setup needs, not a measurement",
+    ("docs/techniques/lora-finetuning.md", "2021"): "citation year: Hu et al., 2021 (LoRA)",
+    (
+        "docs/how-this-site-works.md",
+        "3.11",
+    ): "the Python version the setup needs, not a measurement",
     ("README.md", "3.11"): "the Python version the setup needs; GitHub does not render macros",
-    ("docs/real-model/presentation.md", "4"): "Q4_1 stores each weight in 4 bits: the GGUF format's definition",
+    (
+        "docs/real-model/presentation.md",
+        "4",
+    ): "Q4_1 stores each weight in 4 bits: the GGUF format's definition",
 }
 MAX_ALLOWED = 15
 
@@ -46,8 +52,11 @@ def prose(text: str) -> str:
 
 
 def prose_files():
-    pages = [p for p in sorted((ROOT / "docs").rglob("*.md"))
-             if "generated" not in p.parts and "includes" not in p.parts]
+    pages = [
+        p
+        for p in sorted((ROOT / "docs").rglob("*.md"))
+        if "generated" not in p.parts and "includes" not in p.parts
+    ]
     return [*pages, ROOT / "README.md"]
 
 
@@ -62,20 +71,30 @@ def hand_typed_numbers() -> list[tuple[str, str, str]]:
 
 
 def test_no_hand_typed_numbers_in_prose():
-    unexpected = [f"{rel}: {number!r} in: {line[:120]}" for rel, number, line in hand_typed_numbers()
-                  if (rel, number) not in ALLOWED]
-    assert not unexpected, ("numbers typed by hand (render them with a macro from the file that holds "
-                            "them, see tools/macros.py, or allowlist them here with a reason):\n"
-                            + "\n".join(unexpected))
+    unexpected = [
+        f"{rel}: {number!r} in: {line[:120]}"
+        for rel, number, line in hand_typed_numbers()
+        if (rel, number) not in ALLOWED
+    ]
+    assert not unexpected, (
+        "numbers typed by hand (render them with a macro from the file that holds "
+        "them, see tools/macros.py, or allowlist them here with a reason):\n"
+        + "\n".join(unexpected)
+    )
 
 
 def test_allowlist_is_short_and_used():
     assert len(ALLOWED) <= MAX_ALLOWED
     used = {(rel, number) for rel, number, _ in hand_typed_numbers()}
-    assert not set(ALLOWED) - used, f"allowlisted but not on the page any more: {set(ALLOWED) - used}"
+    assert not set(ALLOWED) - used, (
+        f"allowlisted but not on the page any more: {set(ALLOWED) - used}"
+    )
 
 
 def test_scanner_sees_prose_and_skips_code():
-    text = ("---\ntitle: x\n---\nIt took 940 s.\n\n```python\nx = 3600\n```\n`n = 12` and {{ fig('a', 'b') }}\n"
-            "[link](page.md#step-2) <img width=\"40\"> { #id-3 }\n1. first\nSmolLM2-135M\n")
+    text = (
+        "---\ntitle: x\n---\nIt took 940 s.\n\n```python\nx = 3600\n```\n"
+        "`n = 12` and {{ fig('a', 'b') }}\n"
+        '[link](page.md#step-2) <img width="40"> { #id-3 }\n1. first\nSmolLM2-135M\n'
+    )
     assert NUMBER.findall(prose(text)) == ["940"]

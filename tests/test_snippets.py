@@ -20,14 +20,20 @@ RUNS = [(p, v) for p in SNIPPETS for v in range(len(ci_variants(p)))]
 @pytest.mark.parametrize("path,variant", RUNS, ids=[f"{p.stem}-{v}" for p, v in RUNS])
 def test_snippet_runs(path, variant, run_snippet):
     run = run_snippet(path.stem, variant)
-    assert run.returncode == 0, f"{path.name} {ci_variants(path)[variant]} failed:\n{run.stderr[-4000:]}"
+    assert run.returncode == 0, (
+        f"{path.name} {ci_variants(path)[variant]} failed:\n{run.stderr[-4000:]}"
+    )
     assert run.stdout.strip(), f"{path.name} printed nothing: a snippet prints its results"
 
 
 # Snippets that CI runs with fewer steps (`--max-steps` in their ci-args) write other numbers than
 # the full run; their technique test checks the committed results against the shipped model instead.
 # Variants on the real model (`--model {smollm2}`) test the one-variable promise, not the pages.
-FULL_IN_CI = [(p, v) for p, v in RUNS if "--max-steps" not in ci_variants(p)[v] and not on_real_model(ci_variants(p)[v])]
+FULL_IN_CI = [
+    (p, v)
+    for p, v in RUNS
+    if "--max-steps" not in ci_variants(p)[v] and not on_real_model(ci_variants(p)[v])
+]
 
 
 @pytest.mark.parametrize("path,variant", FULL_IN_CI, ids=[f"{p.stem}-{v}" for p, v in FULL_IN_CI])
@@ -37,8 +43,12 @@ def test_committed_outputs_are_current(path, variant, run_snippet):
     `figures.TOLERANCE` of every number on another kind, whose float bits differ."""
     run = run_snippet(path.stem, variant)
     assert run.returncode == 0, run.stderr[-2000:]
-    producer = provenance.producer_for_run(f"snippets/{path.name}", shlex.split(ci_variants(path)[variant]))
-    assert producer is not None, f"no producer in atlas/provenance.py publishes {path.name} {ci_variants(path)[variant]}"
+    producer = provenance.producer_for_run(
+        f"snippets/{path.name}", shlex.split(ci_variants(path)[variant])
+    )
+    assert producer is not None, (
+        f"no producer in atlas/provenance.py publishes {path.name} {ci_variants(path)[variant]}"
+    )
     stamp = provenance.read_stamp(producer.folder, producer.name)
     exact = provenance.same_kind(stamp["made_on"], provenance.machine())
     written = sorted(p for p in run.results().rglob("*") if p.is_file() and p.suffix != ".png")
@@ -47,21 +57,28 @@ def test_committed_outputs_are_current(path, variant, run_snippet):
     for new in written:
         committed = GENERATED / producer.folder / new.relative_to(run.results())
         rel = committed.relative_to(ROOT)
-        assert str(rel) in stamp["outputs"], f"{path.name} writes {new.name}, but the stamp of {producer.name} has no {rel}"
+        assert str(rel) in stamp["outputs"], (
+            f"{path.name} writes {new.name}, but the stamp of {producer.name} has no {rel}"
+        )
         problems += figures.differences(new, committed, exact=exact)
-    assert not problems, (f"{producer.name}'s committed figures differ from a fresh run "
-                          f"({'same' if exact else 'another'} CPU kind than the stamp's: "
-                          f"{provenance.describe_machine(stamp['made_on'])}); regenerate with "
-                          f"`python tools/update_generated.py --only {producer.name}`:\n" + "\n".join(problems[:20]))
+    assert not problems, (
+        f"{producer.name}'s committed figures differ from a fresh run "
+        f"({'same' if exact else 'another'} CPU kind than the stamp's: "
+        f"{provenance.describe_machine(stamp['made_on'])}); regenerate with "
+        f"`python tools/update_generated.py --only {producer.name}`:\n" + "\n".join(problems[:20])
+    )
 
 
 ON_REAL_MODEL = [(p, v) for p, v in RUNS if on_real_model(ci_variants(p)[v])]
 
 
-@pytest.mark.parametrize("path,variant", ON_REAL_MODEL, ids=[f"{p.stem}-{v}" for p, v in ON_REAL_MODEL])
+@pytest.mark.parametrize(
+    "path,variant", ON_REAL_MODEL, ids=[f"{p.stem}-{v}" for p, v in ON_REAL_MODEL]
+)
 def test_one_variable_runs_it_on_the_real_model(path, variant, run_snippet):
-    """The one-line change a reader makes (MODEL = the real model) works: the snippet runs end to end
-    on SmolLM2-135M-Instruct, with its BPE tokenizer and chat template, and writes its results."""
+    """The one-line change a reader makes (MODEL = the real model) works: the snippet runs end to
+    end on SmolLM2-135M-Instruct, with its BPE tokenizer and chat template, and writes its
+    results."""
     run = run_snippet(path.stem, variant)
     assert run.returncode == 0, run.stderr[-4000:]
     written = {p.name: json.loads(p.read_text()) for p in run.results().rglob("*.json")}
@@ -73,9 +90,15 @@ def test_one_variable_runs_it_on_the_real_model(path, variant, run_snippet):
     def walk(node):
         if isinstance(node, dict):
             counts.extend(v for k, v in node.items() if k in ("n_examples", "n_eval"))
-            per_task.extend(v for k, v in node.items() if k in ("by_task", "tasks") and isinstance(v, dict) and v)
+            per_task.extend(
+                v
+                for k, v in node.items()
+                if k in ("by_task", "tasks") and isinstance(v, dict) and v
+            )
             for v in node.values():
                 walk(v)
 
     walk(written)
-    assert (counts or per_task) and all(n > 0 for n in counts), {k: sorted(v) for k, v in written.items() if isinstance(v, dict)}
+    assert (counts or per_task) and all(n > 0 for n in counts), {
+        k: sorted(v) for k, v in written.items() if isinstance(v, dict)
+    }

@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -49,7 +48,9 @@ def fig(path: str, *keys):
         if isinstance(value, list):
             key = int(key)
         elif key not in value:
-            raise KeyError(f"{path}: no key {key!r} under {list(keys[:i])}; keys there: {list(value)[:12]}")
+            raise KeyError(
+                f"{path}: no key {key!r} under {list(keys[:i])}; keys there: {list(value)[:12]}"
+            )
         value = value[key]
     return value
 
@@ -98,10 +99,14 @@ def constant(path: str, name: str):
 
 def ci_arg(snippet: str, flag: str, variant: int = 0) -> str:
     """The value of `flag` in a snippet's `# ci-args:` line (the smaller run the tests make)."""
-    lines = re.findall(r"^# ci-args:(.*)$", (ROOT / "snippets" / f"{snippet}.py").read_text(), re.M)
+    from atlas.ci import ci_variants
+
+    lines = ci_variants(ROOT / "snippets" / f"{snippet}.py")
     args = shlex.split(lines[variant])
     if flag not in args:
-        raise KeyError(f"snippets/{snippet}.py: no {flag} in ci-args line {variant}: {lines[variant]}")
+        raise KeyError(
+            f"snippets/{snippet}.py: no {flag} in ci-args line {variant}: {lines[variant]}"
+        )
     return args[args.index(flag) + 1]
 
 

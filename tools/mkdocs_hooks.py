@@ -41,12 +41,18 @@ def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
         if m:
             flush()
             if m.group(1) == "start":
-                cells.append(nbformat.v4.new_markdown_cell(f"## {m.group(2).replace('_', ' ').capitalize()}"))
+                cells.append(
+                    nbformat.v4.new_markdown_cell(f"## {m.group(2).replace('_', ' ').capitalize()}")
+                )
             continue
         chunk.append(line)
     flush()
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -59,8 +65,14 @@ def on_files(files, config):
         text = nbformat.writes(snippet_to_notebook(script))
         if not target.exists() or target.read_text() != text:
             target.write_text(text)
-        files.append(File(f"notebooks/{script.stem}.ipynb", src_dir=str(BUILD),
-                          dest_dir=config["site_dir"], use_directory_urls=config["use_directory_urls"]))
+        files.append(
+            File(
+                f"notebooks/{script.stem}.ipynb",
+                src_dir=str(BUILD),
+                dest_dir=config["site_dir"],
+                use_directory_urls=config["use_directory_urls"],
+            )
+        )
     return files
 
 

@@ -1,10 +1,10 @@
 """The one update command for the published figures: regenerate every stale folder of
 docs/generated (and only those), then rewrite their provenance stamps.
 
-    .venv/bin/python tools/update_generated.py            # what is stale, then regenerate it
-    .venv/bin/python tools/update_generated.py --check    # list what is stale; exit 1 if anything is
+    .venv/bin/python tools/update_generated.py           # what is stale, then regenerate it
+    .venv/bin/python tools/update_generated.py --check   # list what is stale; exit 1 if anything is
     .venv/bin/python tools/update_generated.py --only comparison instruction_tuning.tag
-    .venv/bin/python tools/update_generated.py --list     # every producer and its command
+    .venv/bin/python tools/update_generated.py --list    # every producer and its command
 
 Each producer runs exactly as a reader runs it (`python snippets/x.py`, writing to its default
 folder), in dependency order: when the base model or a technique's figures change, what reads them
@@ -36,16 +36,23 @@ from atlas import provenance  # noqa: E402
 def outputs_since(producer: provenance.Producer, start: float) -> list[Path]:
     """The files the run wrote: in its folder, and what else it writes (the base checkpoint)."""
     folder = ROOT / provenance.GENERATED / producer.folder
-    written = [p for p in folder.rglob("*") if p.is_file() and p.name != provenance.STAMP
-               and p.stat().st_mtime >= start]
+    written = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != provenance.STAMP and p.stat().st_mtime >= start
+    ]
     return written + [ROOT / extra for extra in producer.also_writes]
 
 
 def regenerate(producer: provenance.Producer) -> None:
-    print(f"--> {producer.name}: {producer.shell()} (about {producer.minutes:g} min on 2 cores)", flush=True)
+    print(
+        f"--> {producer.name}: {producer.shell()} (about {producer.minutes:g} min on 2 cores)",
+        flush=True,
+    )
     start = time.time() - 1  # file times have a coarse grain on some file systems
-    proc = subprocess.run([sys.executable, *producer.command], cwd=ROOT,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        [sys.executable, *producer.command], cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
     if proc.returncode:
         raise SystemExit(f"{producer.shell()} failed (exit {proc.returncode}); nothing was stamped")
     outputs = outputs_since(producer, start)
@@ -67,17 +74,34 @@ def stale() -> dict[str, provenance.Problem]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="only list what is stale; exit 1 if anything is")
-    parser.add_argument("--only", nargs="+", metavar="NAME", choices=list(provenance.BY_NAME),
-                        help="regenerate only these producers, stale or not")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only list what is stale; exit 1 if anything is"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        choices=list(provenance.BY_NAME),
+        help="regenerate only these producers, stale or not",
+    )
     parser.add_argument("--list", action="store_true", help="list every producer and its command")
-    parser.add_argument("--adopt", metavar="NAME", choices=list(provenance.BY_NAME),
-                        help="stamp NAME's existing outputs without running it (see above)")
+    parser.add_argument(
+        "--adopt",
+        metavar="NAME",
+        choices=list(provenance.BY_NAME),
+        help="stamp NAME's existing outputs without running it (see above)",
+    )
     parser.add_argument("--reason", help="why --adopt is right; stored in the stamp")
-    parser.add_argument("--made-on", type=json.loads, default=None, metavar="JSON",
-                        help="with --adopt: what is known of the machine that made the outputs")
+    parser.add_argument(
+        "--made-on",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help="with --adopt: what is known of the machine that made the outputs",
+    )
     args = parser.parse_args()
 
     if args.list:
@@ -88,13 +112,21 @@ def main() -> None:
         if not args.reason:
             parser.error("--adopt needs --reason")
         producer = provenance.BY_NAME[args.adopt]
-        owned_by_others = {rel for name, stamp in provenance.read_stamps(producer.folder).items()
-                           if name != producer.name for rel in stamp["outputs"]}
+        owned_by_others = {
+            rel
+            for name, stamp in provenance.read_stamps(producer.folder).items()
+            if name != producer.name
+            for rel in stamp["outputs"]
+        }
         outputs = [ROOT / rel for rel in _previous_outputs(producer)] or [
-            p for p in (ROOT / provenance.GENERATED / producer.folder).iterdir()
-            if p.name != provenance.STAMP and str(p.relative_to(ROOT)) not in owned_by_others]
+            p
+            for p in (ROOT / provenance.GENERATED / producer.folder).iterdir()
+            if p.name != provenance.STAMP and str(p.relative_to(ROOT)) not in owned_by_others
+        ]
         outputs += [ROOT / extra for extra in producer.also_writes]
-        made_on = args.made_on or provenance.read_stamps(producer.folder).get(producer.name, {}).get("made_on", {})
+        made_on = args.made_on or provenance.read_stamps(producer.folder).get(
+            producer.name, {}
+        ).get("made_on", {})
         provenance.write_stamp(producer, outputs, made_on=made_on, note=args.reason)
         print(f"adopted {producer.name}: {len(outputs)} outputs stamped without a run")
         return

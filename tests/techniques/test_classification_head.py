@@ -20,7 +20,10 @@ def run(run_snippet):
 
 def test_it_is_accurate_on_its_task(run):
     figures = json.loads((run.results() / "classification_head_training.json").read_text())
-    assert figures["accuracy"] >= CLAIMS["accuracy_at_least"] and figures["n_eval"] >= CLAIMS["eval_words_at_least"]
+    assert (
+        figures["accuracy"] >= CLAIMS["accuracy_at_least"]
+        and figures["n_eval"] >= CLAIMS["eval_words_at_least"]
+    )
 
 
 def test_it_can_only_emit_its_labels(run):

@@ -16,7 +16,8 @@ from claims import FEW_SHOT_PROMPTING as CLAIMS
 
 
 def snippet_constant(snippet: str, name: str):
-    """A constant of a snippet, read from its syntax tree (`BLOCK, BATCH = 128, 32` gives BLOCK 128)."""
+    """A constant of a snippet, read from its syntax tree (`BLOCK, BATCH = 128, 32` gives BLOCK
+    128)."""
     for node in ast.walk(ast.parse((ROOT / "snippets" / f"{snippet}.py").read_text())):
         if isinstance(node, ast.Assign):
             for target in node.targets:
@@ -30,7 +31,9 @@ def snippet_constant(snippet: str, name: str):
     raise KeyError(f"snippets/{snippet}.py assigns no {name}")
 
 
-PRETRAINING_BLOCK = snippet_constant("pretraining", "BLOCK")  # tokens per block the base model was trained on
+PRETRAINING_BLOCK = snippet_constant(
+    "pretraining", "BLOCK"
+)  # tokens per block the base model was trained on
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,9 @@ def test_one_example_does_most_of_the_work(shots):
     acc = {k: v["clusters"]["all tasks"] for k, v in shots.items()}
     assert acc[0] <= CLAIMS["no_example_at_most"]
     assert acc[1] >= acc[0] + CLAIMS["one_example_gain_at_least"]
-    assert acc[4] - acc[2] < (acc[1] - acc[0]) * CLAIMS["later_gain_below_share"]  # diminishing returns
+    assert (
+        acc[4] - acc[2] < (acc[1] - acc[0]) * CLAIMS["later_gain_below_share"]
+    )  # diminishing returns
     assert acc[4] >= CLAIMS["four_examples_at_least"]
 
 
@@ -56,10 +61,19 @@ def test_similar_operations_get_confused(shots):
 
 
 def test_prompts_longer_than_the_pretraining_blocks_break(shots):
-    """With the most examples, doubled-letter prompts exceed the pretraining blocks and accuracy on them collapses."""
+    """With the most examples, doubled-letter prompts exceed the pretraining blocks and accuracy on
+    them collapses."""
     tokenizer = build_tokenizer()
     most = max(shots)
-    prompts = [e.prompt for e in build_examples(tokenizer, ["few_shot"], tasks=["double"], n_shots=most)]
+    prompts = [
+        e.prompt for e in build_examples(tokenizer, ["few_shot"], tasks=["double"], n_shots=most)
+    ]
     assert min(len(tokenizer(p)["input_ids"]) for p in prompts) > PRETRAINING_BLOCK
-    assert shots[most]["tasks"]["double"] <= shots[4]["tasks"]["double"] - CLAIMS["double_drop_at_least"]
-    assert shots[most]["clusters"]["transform"] <= shots[4]["clusters"]["transform"] - CLAIMS["transform_drop_at_least"]
+    assert (
+        shots[most]["tasks"]["double"]
+        <= shots[4]["tasks"]["double"] - CLAIMS["double_drop_at_least"]
+    )
+    assert (
+        shots[most]["clusters"]["transform"]
+        <= shots[4]["clusters"]["transform"] - CLAIMS["transform_drop_at_least"]
+    )

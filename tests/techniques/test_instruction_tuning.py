@@ -1,4 +1,5 @@
-"""Multi-task instruction tuning and FLAN's ablation: the claims of docs/techniques/instruction-tuning.md.
+"""Multi-task instruction tuning and FLAN's ablation: the claims of
+docs/techniques/instruction-tuning.md.
 
 The snippet runs three times (its three `# ci-args:` lines): with instructions, with no template and
 with a task tag, each on the same words and answers."""
@@ -39,23 +40,35 @@ def base() -> dict:
 def test_it_follows_instructions_on_seen_tasks(models, base):
     tuned = models["instruction_tuned"]
     assert mean(tuned, SEEN, "instruction") >= CLAIMS["seen_at_least"]
-    assert mean(tuned, SEEN, "instruction") >= mean(base, SEEN, "instruction") + CLAIMS["over_base_points"]
+    assert (
+        mean(tuned, SEEN, "instruction")
+        >= mean(base, SEEN, "instruction") + CLAIMS["over_base_points"]
+    )
 
 
 def test_it_copes_with_new_wordings(models):
     tuned = models["instruction_tuned"]
     assert mean(tuned, SEEN, "instruction_held_out") >= CLAIMS["held_out_templates_at_least"]
-    assert mean(tuned, SEEN, "instruction_held_out") >= mean(tuned, SEEN, "instruction") - CLAIMS["held_out_templates_within_points"]
+    assert (
+        mean(tuned, SEEN, "instruction_held_out")
+        >= mean(tuned, SEEN, "instruction") - CLAIMS["held_out_templates_within_points"]
+    )
 
 
 def test_held_out_cluster_stays_the_hard_part(models, base):
     """FLAN's key result does not reproduce at this scale and budget (the page says so): asked by
-    instruction, the held-out cluster stays far below the seen tasks, and no ablation does better."""
+    instruction, the held-out cluster stays far below the seen tasks, and no ablation does
+    better."""
     tuned = models["instruction_tuned"]
     held_out = mean(tuned, HELD_OUT, "instruction")
-    assert held_out <= mean(tuned, SEEN, "instruction") - CLAIMS["held_out_cluster_below_seen_points"]
+    assert (
+        held_out <= mean(tuned, SEEN, "instruction") - CLAIMS["held_out_cluster_below_seen_points"]
+    )
     for other in (base, models["no_template"], models["task_tag"]):
-        assert held_out >= mean(other, HELD_OUT, "instruction"), (held_out, mean(other, HELD_OUT, "instruction"))
+        assert held_out >= mean(other, HELD_OUT, "instruction"), (
+            held_out,
+            mean(other, HELD_OUT, "instruction"),
+        )
 
 
 def test_tags_work_only_for_the_tags_trained_on(models):
@@ -70,6 +83,10 @@ def test_without_instructions_the_tasks_cannot_be_told_apart(models):
 
 
 def test_replay_keeps_most_of_few_shot(models, base, run_snippet):
-    """Few-shot after tuning: measured either way; with replay it stays close to the base model's."""
+    """Few-shot after tuning: measured either way; with replay it stays close to the base
+    model's."""
     for by_task in models.values():
-        assert mean(by_task, list(by_task), "few_shot") >= mean(base, list(base), "few_shot") - CLAIMS["few_shot_within_points"]
+        assert (
+            mean(by_task, list(by_task), "few_shot")
+            >= mean(base, list(base), "few_shot") - CLAIMS["few_shot_within_points"]
+        )

@@ -56,10 +56,17 @@ def test_short_run_saves_a_hub_style_checkpoint(short_run):
 def test_shipped_checkpoint_matches_the_snippet(short_run, base_model):
     """The shipped model has the architecture and tokenizer the snippet builds today."""
     model, tokenizer = base_model
-    assert (BASE_MODEL_DIR / "model.safetensors").is_file() and not list(BASE_MODEL_DIR.glob("*.bin"))
-    shipped, fresh = AutoConfig.from_pretrained(BASE_MODEL_DIR).to_dict(), AutoConfig.from_pretrained(short_run.tmp / "toy-base").to_dict()
+    assert (BASE_MODEL_DIR / "model.safetensors").is_file() and not list(
+        BASE_MODEL_DIR.glob("*.bin")
+    )
+    shipped, fresh = (
+        AutoConfig.from_pretrained(BASE_MODEL_DIR).to_dict(),
+        AutoConfig.from_pretrained(short_run.tmp / "toy-base").to_dict(),
+    )
     ignore = {"transformers_version", "_name_or_path"}
-    assert {k: v for k, v in shipped.items() if k not in ignore} == {k: v for k, v in fresh.items() if k not in ignore}
+    assert {k: v for k, v in shipped.items() if k not in ignore} == {
+        k: v for k, v in fresh.items() if k not in ignore
+    }
     fresh_tok = AutoTokenizer.from_pretrained(short_run.tmp / "toy-base")
     assert tokenizer.get_vocab() == fresh_tok.get_vocab()
     assert tokenizer.chat_template == fresh_tok.chat_template
@@ -71,7 +78,9 @@ def test_base_model_does_not_follow_instructions(base_result):
     """Zero-shot, asked in words (plain or in the chat template): near zero on every task."""
     for task in world.TASKS:
         for condition in ZERO_SHOT:
-            assert base_result.accuracy(task=task, condition=condition) <= CLAIMS["zero_shot_at_most"], (task, condition)
+            assert (
+                base_result.accuracy(task=task, condition=condition) <= CLAIMS["zero_shot_at_most"]
+            ), (task, condition)
 
 
 def test_base_model_continues_few_shot_patterns(base_result):
@@ -96,8 +105,14 @@ def test_committed_results_are_current(base_result, tmp_path):
     figures within the tolerance of tests/figures.py (evaluation on another CPU kind may tip a few
     greedy answers; the stamp in provenance.json guards the bytes)."""
     base_result.save(tmp_path, "base_model")
-    problems = [d for name in ("base_model.json", "base_model.md", "base_model_clusters.md")
-                for d in figures.differences(tmp_path / name, RESULTS / name, exact=False)]
+    problems = [
+        d
+        for name in ("base_model.json", "base_model.md", "base_model_clusters.md")
+        for d in figures.differences(tmp_path / name, RESULTS / name, exact=False)
+    ]
     assert not problems, problems[:10]
     stats = json.loads((RESULTS / "training.json").read_text())
-    assert stats["seconds"] <= CLAIMS["committed_run_minutes_at_most"] * 60 and stats["final_loss"] < stats["first_loss"]
+    assert (
+        stats["seconds"] <= CLAIMS["committed_run_minutes_at_most"] * 60
+        and stats["final_loss"] < stats["first_loss"]
+    )

@@ -1,6 +1,7 @@
 """Single-task fine-tuning: the claims of docs/techniques/single-task-finetuning.md.
 
-Reads what `python snippets/single_task_finetuning.py` (full run, about 20 s) wrote when the tests ran it."""
+Reads what `python snippets/single_task_finetuning.py` (full run, about 20 s) wrote when the tests
+ran it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def by_task(run):
 
 @pytest.fixture(scope="module")
 def asked_other(run):
-    return json.loads((run.results() / "single_task_training.json").read_text())["asked_for_another_task"]
+    return json.loads((run.results() / "single_task_training.json").read_text())[
+        "asked_for_another_task"
+    ]
 
 
 def test_it_learns_its_task_from_bare_input(by_task):
@@ -34,12 +37,15 @@ def test_it_learns_its_task_from_bare_input(by_task):
 
 
 def test_the_task_lives_in_the_weights(asked_other):
-    """Asked by instruction for another task, it spells (something) and does not do the task asked."""
-    assert asked_other["a spelling of anything"] >= CLAIMS["spells_anything_at_least"]
-    assert asked_other["the task asked for"] <= CLAIMS["task_asked_at_most"]
+    """Asked by instruction for another task, it spells (something) and does not do the task
+    asked."""
+    assert asked_other["its_form"] >= CLAIMS["spells_anything_at_least"]
+    assert asked_other["task_asked"] <= CLAIMS["task_asked_at_most"]
 
 
 def test_few_shot_ability_is_lost(by_task):
-    base = json.loads((GENERATED_DIR / "pretraining" / "base_model.json").read_text())["average"]["few_shot"]
+    base = json.loads((GENERATED_DIR / "pretraining" / "base_model.json").read_text())["average"][
+        "few_shot"
+    ]
     after = sum(row["few_shot"] for row in by_task.values()) / len(by_task)
     assert after <= base - CLAIMS["few_shot_drop_points"], (base, after)

@@ -28,7 +28,12 @@ def test_the_base_model_does_not_answer_the_request(run):
 
 def test_zero_shot_is_near_zero_for_every_cluster_and_template(run):
     summary = json.loads((run.results() / "zero_shot.json").read_text())
-    assert set(summary["average"]) == {"instruction", "instruction_held_out", "chat", "chat_held_out"}
+    assert set(summary["average"]) == {
+        "instruction",
+        "instruction_held_out",
+        "chat",
+        "chat_held_out",
+    }
     for cluster, row in summary["by_cluster"].items():
         for condition, accuracy in row.items():
             assert accuracy <= CLAIMS["at_most"], (cluster, condition)

@@ -31,17 +31,25 @@ def test_the_chat_template_is_part_of_the_request(average):
 
 
 def test_solved_examples_work_without_a_template(average):
-    assert average["few_shot"] >= average["instruction"] + CLAIMS["few_shot_over_instruction_points"]
+    assert (
+        average["few_shot"] >= average["instruction"] + CLAIMS["few_shot_over_instruction_points"]
+    )
 
 
 def test_solved_examples_inside_the_chat_template_fail(average):
     assert average["few_shot_chat"] <= CLAIMS["few_shot_chat_at_most"]
-    assert average["few_shot_chat"] <= average["few_shot"] - CLAIMS["few_shot_chat_below_few_shot_points"]
+    assert (
+        average["few_shot_chat"]
+        <= average["few_shot"] - CLAIMS["few_shot_chat_below_few_shot_points"]
+    )
 
 
 def test_examples_show_the_form_of_a_formatting_answer(figures):
     formatting = figures["by_cluster"]["formatting"]
-    assert formatting["few_shot"] >= formatting["instruction"] + CLAIMS["formatting_few_shot_over_instruction_points"]
+    assert (
+        formatting["few_shot"]
+        >= formatting["instruction"] + CLAIMS["formatting_few_shot_over_instruction_points"]
+    )
 
 
 def test_letter_tasks_are_hard_for_a_bpe_model_in_every_presentation(figures):

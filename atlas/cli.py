@@ -1,0 +1,172 @@
+"""Command-line arguments for every snippet: strict, range-checked, with paths checked before work.
+
+A snippet parses its arguments before it imports torch or transformers, so `--help` and a typo
+answer at once, and a mistake the run would only meet after training (a missing model, an output
+folder it cannot write) stops it before anything is trained or written.
+
+    from atlas import cli
+    parser = cli.parser(__doc__, results="zero_shot_prompting")   # adds --results-dir
+    parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)
+    parser.add_argument("--eval-words", type=cli.at_least(1), default=40, help="words per task")
+    args = cli.parse(parser)
+
+Errors a user can fix (`atlas.InputError`: a wrong path, a bad dataset row, an unknown task name)
+print as one line, `<snippet>: error: <what is wrong and what to do>`; set ATLAS_TRACEBACK=1 to see
+the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from atlas import GENERATED_DIR, THREADS, InputError, models
+
+MODEL_HELP = "a model directory (save_pretrained) or a Hub id"
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every flag's default, and the snippet's docstring as written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line, not the usage block: the mistake and where to read the arguments."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parser(doc: str | None, results: str | None = None) -> argparse.ArgumentParser:
+    """A strict parser whose help is the snippet's docstring; with `results`, a `--results-dir`
+    flag whose default is the published folder docs/generated/<results> (results="" for a snippet
+    whose variants publish to several folders: the default then comes from `parse(by=...)`)."""
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0].endswith(".py") else None
+    p = _Parser(
+        prog=prog, description=(doc or "").strip(), formatter_class=_Formatter, allow_abbrev=False
+    )
+    if results is not None:
+        p.add_argument(
+            "--results-dir",
+            type=Path,
+            default=GENERATED_DIR / results if results else None,
+            help="where the tables, figures and samples go; the default is the folder of "
+            "docs/generated/ that the site publishes (tracked by git"
+            + ("" if results else "; one per --inputs")
+            + "): give another folder "
+            "to keep the site's figures as they are",
+        )
+    return p
+
+
+def parse(
+    p: argparse.ArgumentParser,
+    argv: list[str] | None = None,
+    by: tuple[str, dict[str, dict]] | None = None,
+) -> argparse.Namespace:
+    """Parse strictly (an unknown or misspelt flag is an error), check output folders, set the
+    thread count, and print `InputError`s as one line from here on. In a notebook kernel the
+    kernel's own arguments are not the snippet's: there the defaults are used.
+
+    `by=("inputs", {"bare": {"results_dir": ...}, ...})` fills the flags left at None from the
+    value of another flag (each variant of a snippet has its own output folders)."""
+    if argv is None:
+        argv = [] if _in_notebook() else sys.argv[1:]
+    args = p.parse_args(argv)
+    if by is not None:
+        flag, defaults = by
+        for dest, value in defaults[getattr(args, flag)].items():
+            if getattr(args, dest) is None:
+                setattr(args, dest, Path(value))
+    for flag in ("results_dir", "output_dir", "data_dir"):
+        folder = getattr(args, flag, None)
+        if folder is not None:
+            problem = writable_problem(Path(folder))
+            if problem:
+                p.error(f"--{flag.replace('_', '-')} {folder}: {problem}")
+    use_threads()
+    if not _in_notebook():
+        sys.excepthook = _one_line_errors
+    return args
+
+
+def writable_problem(folder: Path) -> str | None:
+    """Why `folder` cannot be made or written (None if it can): checked before any work starts."""
+    folder = folder.expanduser()
+    if folder.exists() and not folder.is_dir():
+        return "exists and is not a folder"
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file, so the folder cannot be made"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
+def use_threads() -> None:
+    """The site's one thread count (the 2-core laptop CPU its figures are measured on)."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+    if "torch" in sys.modules:  # already imported (a notebook that ran other cells first)
+        sys.modules["torch"].set_num_threads(THREADS)
+
+
+def model(value: str) -> str:
+    """argparse type for --model: a local directory is checked at once (atlas.models.resolve)."""
+    try:
+        return models.resolve(value)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def at_least(low: int):
+    """argparse type: an integer >= low."""
+
+    def check(value: str) -> int:
+        number = _number(int, value)
+        if number < low:
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}")
+        return number
+
+    check.__name__ = f"integer >= {low}"
+    return check
+
+
+def fraction(value: str) -> float:
+    """argparse type: a share in [0, 1) (a share of 1 would leave no room for anything else)."""
+    number = _number(float, value)
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
+    return number
+
+
+def positive(value: str) -> float:
+    """argparse type: a number > 0 (a learning rate, say)."""
+    number = _number(float, value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not > 0")
+    return number
+
+
+def _number(kind, value: str):
+    try:
+        return kind(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not {'an integer' if kind is int else 'a number'}"
+        ) from None
+
+
+def _in_notebook() -> bool:
+    return "ipykernel" in sys.modules
+
+
+def _one_line_errors(kind, error, traceback):
+    if isinstance(error, InputError) and not os.environ.get("ATLAS_TRACEBACK"):
+        prog = Path(sys.argv[0]).name if sys.argv else "atlas"
+        print(
+            f"{prog}: error: {error.args[0] if error.args else error} "
+            "(ATLAS_TRACEBACK=1 shows where)",
+            file=sys.stderr,
+        )
+        return
+    sys.__excepthook__(kind, error, traceback)

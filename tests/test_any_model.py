@@ -1,0 +1,108 @@
+"""Every snippet that takes `--model` runs to the end on a causal LM of another family than the toy
+Llama, with another kind of tokenizer: what a reader does when they point a snippet at their model.
+
+The model is built here, in seconds: a GPT-2 (learned positions, fused attention `c_attn`, Conv1D
+layers) with random weights, and a SentencePiece-style BPE tokenizer (Metaspace, not characters)
+trained on the toy world's text, with a chat template but, as GPT-2's own, no pad token.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atlas import ROOT, data, world
+from atlas.ci import SNIPPETS
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>\n"
+    "{% if m['role'] == 'assistant' %}{% generation %}{{ m['content'] }}</s>{% endgeneration %}"
+    "{% else %}{{ m['content'] }}</s>{% endif %}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+# snippet -> the arguments of a short run (steps, evaluation size); the test adds --model and
+# the output folders
+RUNS = {
+    "zero_shot_prompting": "--eval-words 1",
+    "few_shot_prompting": "--eval-words 1",
+    "single_task_finetuning": "--max-steps 2 --eval-words 1",
+    "single_task_finetuning --inputs instruction": "--max-steps 2 --eval-words 1",
+    "instruction_tuning": "--max-steps 2 --eval-words 1",
+    "classification_head": "--max-steps 2",
+    "lora_finetuning": "--max-steps 2 --eval-reviews 2",
+    "real_model_presentation": f"--items {world.N_SHOTS + 1}",
+}
+
+
+@pytest.fixture(scope="module")
+def gpt2_model(tmp_path_factory) -> Path:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("gpt2-bpe")
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.Metaspace()
+    bpe.decoder = decoders.Metaspace()
+    texts = [d["text"] for d in data.toy_web(300)] + [
+        world.instruction(t, "kitab", 0) for t in world.TASKS
+    ]
+    bpe.train_from_iterator(
+        texts, trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "</s>"])
+    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="</s>", unk_token="<unk>")
+    tokenizer.chat_template = CHAT_TEMPLATE
+    assert tokenizer.pad_token is None  # as GPT-2's: the snippets must cope
+    tokenizer.save_pretrained(folder)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=512,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.eos_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(folder)  # random weights, safetensors
+    return folder
+
+
+def test_every_model_snippet_is_tried_here():
+    takes_model = {p.stem for p in SNIPPETS if '"--model"' in p.read_text()}
+    assert takes_model == {name.split()[0] for name in RUNS}
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_snippet_runs_to_the_end_on_another_family(name, gpt2_model, tmp_path):
+    snippet, *variant = name.split()
+    args = [
+        *variant,
+        *shlex.split(RUNS[name]),
+        "--model",
+        str(gpt2_model),
+        "--results-dir",
+        str(tmp_path / "results"),
+    ]
+    if "--output-dir" in (ROOT / "snippets" / f"{snippet}.py").read_text():
+        args += ["--output-dir", str(tmp_path / "model")]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "snippets" / f"{snippet}.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    written = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert any(w.endswith(".json") for w in written), written
+    for path in (tmp_path / "results").glob(
+        "*.md"
+    ):  # tables name the model used, not the default one
+        assert "SmolLM2" not in path.read_text(), path.name
+    if snippet == "lora_finetuning":
+        stats = json.loads((tmp_path / "results" / "lora_bare_training.json").read_text())
+        assert stats["lora_targets"] == "all-linear" and stats["model"] == gpt2_model.name

@@ -1,0 +1,292 @@
+"""Bad input gets one clear error: each mistake a reader makes with a snippet, made as they would.
+
+Every run here stops before the work starts (no model is trained), exits non-zero with one line that
+says what is wrong, shows no traceback, and leaves nothing behind: not in the published figures, not
+in the output folder it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atlas import GENERATED_DIR, ROOT, BadDataset, data
+from atlas.ci import SNIPPETS
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "0"}  # a Hub id would go to the network: none may be tried
+
+
+def snapshot() -> dict[str, float]:
+    """Every file of the published figures and the shipped model, with its modification time."""
+    files = [*GENERATED_DIR.rglob("*"), *(ROOT / "models").rglob("*")]
+    return {str(f): f.stat().st_mtime for f in files if f.is_file()}
+
+
+def run(snippet: str, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "snippets" / f"{snippet}.py"), *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_clear_line(proc: subprocess.CompletedProcess, snippet: str, *words: str) -> str:
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"{snippet}.py: error: "), proc.stderr[-3000:]
+    for word in words:
+        assert word in line, line
+    return line
+
+
+@pytest.fixture(scope="module")
+def empty_folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("empty-model")
+
+
+@pytest.fixture(scope="module")
+def config_only(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("config-only")
+    (folder / "config.json").write_text((ROOT / "models" / "toy-base" / "config.json").read_text())
+    return folder
+
+
+# (snippet, arguments, words the error line must hold): the table of issue 11, one row each
+ARGUMENT_ROWS = {
+    "misspelt --results-dir": (
+        "zero_shot_prompting",
+        ["--results-dirr", "{tmp}/x"],
+        ["unrecognized", "--results-dirr"],
+    ),
+    "misspelt --model": (
+        "zero_shot_prompting",
+        ["--modle", "models/toy-base"],
+        ["unrecognized", "--modle"],
+    ),
+    "abbreviated flag": ("zero_shot_prompting", ["--eval", "3"], ["unrecognized", "--eval"]),
+    "local path with a typo": (
+        "zero_shot_prompting",
+        ["--model", "models/toy-bse"],
+        ["toy-bse does not exist", "toy-base"],
+    ),
+    "path that does not exist": (
+        "few_shot_prompting",
+        ["--model", "/no/such/dir"],
+        ["/no/such/dir does not exist"],
+    ),
+    "empty folder as model": ("single_task_finetuning", ["--model", "{empty}"], ["no config.json"]),
+    "config without weights": ("instruction_tuning", ["--model", "{config_only}"], ["no weights"]),
+    "zero steps": ("single_task_finetuning", ["--max-steps", "0"], ["--max-steps", "less than 1"]),
+    "negative steps": ("instruction_tuning", ["--max-steps", "-1"], ["--max-steps", "less than 1"]),
+    "zero evaluation words": ("zero_shot_prompting", ["--eval-words", "0"], ["--eval-words"]),
+    "replay of one": ("instruction_tuning", ["--replay", "1"], ["--replay", "not in [0, 1)"]),
+    "replay above one": ("instruction_tuning", ["--replay", "1.5"], ["--replay", "not in [0, 1)"]),
+    "steps not a number": (
+        "classification_head",
+        ["--max-steps", "ten"],
+        ["'ten' is not an integer"],
+    ),
+    "too many templates": ("instruction_tuning", ["--templates", "99"], ["--templates"]),
+    "unknown held-out cluster": (
+        "instruction_tuning",
+        ["--held-out-cluster", "colour"],
+        ["colour"],
+    ),
+    "results folder under a file": (
+        "few_shot_prompting",
+        ["--results-dir", "{file}/results"],
+        ["is a file"],
+    ),
+    "output folder is a file": (
+        "classification_head",
+        ["--output-dir", "{file}"],
+        ["--output-dir", "not a folder"],
+    ),
+    "too few real-model items": (
+        "real_model_presentation",
+        ["--items", "2"],
+        ["--items", "less than 5"],
+    ),
+}
+
+
+@pytest.mark.parametrize("row", ARGUMENT_ROWS)
+def test_a_mistake_in_the_arguments_stops_before_any_work(row, tmp_path, empty_folder, config_only):
+    snippet, args, words = ARGUMENT_ROWS[row]
+    (tmp_path / "a-file").write_text("not a folder")
+    fields = {
+        "tmp": tmp_path,
+        "empty": empty_folder,
+        "config_only": config_only,
+        "file": tmp_path / "a-file",
+    }
+    args = [a.format(**fields) for a in args]
+    if "--results-dir" not in args:  # a fresh folder: the run must not even create it
+        args += ["--results-dir", str(tmp_path / "results")]
+    before = snapshot()
+    proc = run(snippet, *args)
+    line = assert_one_clear_line(proc, snippet, *words)
+    assert len(proc.stderr.strip().splitlines()) == 1, (
+        proc.stderr
+    )  # argparse's usage block is not repeated
+    assert snapshot() == before, "a failed run changed the published figures or the shipped model"
+    assert not (tmp_path / "results").exists() and not (tmp_path / "x").exists(), line
+
+
+def test_a_tokenizer_without_chat_template_names_the_flag_that_leaves_chat_out(tmp_path):
+    model = tmp_path / "no-template"
+    for f in (ROOT / "models" / "toy-base").iterdir():
+        (model / f.name).parent.mkdir(exist_ok=True)
+        (model / f.name).write_bytes(f.read_bytes())
+    config = json.loads((model / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (model / "tokenizer_config.json").write_text(json.dumps(config))
+    (model / "chat_template.jinja").unlink(missing_ok=True)
+    results = tmp_path / "results"
+    proc = run(
+        "zero_shot_prompting",
+        "--model",
+        str(model),
+        "--eval-words",
+        "1",
+        "--results-dir",
+        str(results),
+    )
+    assert_one_clear_line(proc, "zero_shot_prompting", "no chat template", "--no-chat")
+    assert not results.exists()
+    proc = run(
+        "zero_shot_prompting",
+        "--model",
+        str(model),
+        "--eval-words",
+        "1",
+        "--no-chat",
+        "--results-dir",
+        str(results),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads((results / "zero_shot.json").read_text())
+    assert set(figures["average"]) == {"instruction", "instruction_held_out"}
+
+
+def test_traceback_on_request(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from atlas import cli, world; cli.parse(cli.parser('x'), []); "
+            "world.get_task('revrse')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**ENV, "ATLAS_TRACEBACK": "1"},
+    )
+    assert (
+        proc.returncode == 1
+        and "Traceback" in proc.stderr
+        and "unknown task 'revrse'" in proc.stderr
+    )
+
+
+@pytest.mark.parametrize("path", SNIPPETS, ids=[p.stem for p in SNIPPETS])
+def test_help_explains_every_flag_before_the_heavy_imports(path):
+    """--help prints the purpose and every flag's help and default, and imports neither torch nor
+    transformers (which take seconds): it answers at once."""
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = [sys.argv[1], '--help']\n"
+        "try:\n"
+        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
+    text = proc.stdout
+    purpose = path.read_text().split('"""')[1].strip().splitlines()[0]
+    assert purpose in text
+    options = text.split("options:")[1]
+    flags = [
+        line.split()[0]
+        for line in options.splitlines()
+        if line.startswith("  --") and "--help" not in line
+    ]
+    assert "--results-dir" in flags
+    for flag in flags:
+        block = options.split(flag, 1)[1].split("\n  -")[0]
+        assert "default:" in block, f"{path.name} {flag}: no default shown"
+
+
+def test_a_notebook_kernel_s_own_arguments_are_not_the_snippet_s(monkeypatch):
+    """In Jupyter, sys.argv is the kernel's (`-f kernel.json`): the snippet uses its defaults."""
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+    from atlas import cli
+
+    parser = cli.parser("x", results="toy_world")
+    parser.add_argument("--eval-words", type=cli.at_least(1), default=40)
+    args = cli.parse(parser)
+    assert args.eval_words == 40 and args.results_dir == GENERATED_DIR / "toy_world"
+
+
+# --- datasets: checked by type, row by row ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape,text,words",
+    [
+        (
+            "pairs",
+            '{"input": "kitab", "output": "batik"}\n{"input": "lomu", "output": \n',
+            [":2:", "not a JSON object"],
+        ),
+        (
+            "classification",
+            '{"text": "kitab", "label": "two"}\n',
+            [":1:", "label must be a class index"],
+        ),
+        (
+            "classification",
+            '{"text": "kitab", "label": true}\n',
+            [":1:", "label must be a class index"],
+        ),
+        ("chat", '{"messages": "hello"}\n', [":1:", "messages must be a non-empty list"]),
+        ("chat", '{"messages": [{"role": "robot", "content": "hi"}]}\n', [":1:", "messages[0]"]),
+        ("pairs", '{"input": "kitab", "output": 5}\n', [":1:", "output must be text"]),
+        ("pairs", '["kitab", "batik"]\n', [":1:", "JSON object"]),
+        (
+            "instructions",
+            '{"input": "kitab", "output": "batik"}\n',
+            [":1:", "missing column(s) ['instruction']"],
+        ),
+        ("preferences", "", ["is empty"]),
+        ("raw_text", "\n\n", ["is empty"]),
+    ],
+)
+def test_a_bad_row_names_its_file_and_line(tmp_path, shape, text, words):
+    path = tmp_path / f"{shape}.jsonl"
+    path.write_text(text)
+    with pytest.raises(BadDataset) as error:
+        data.load_shape(path, shape)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(str(path))
+    for word in words:
+        assert word in message, message

@@ -1,0 +1,49 @@
+"""The comparison: the claims of docs/comparison.md, and that its table is read from the figures
+each technique's snippet wrote (nothing retyped). The snippet trains nothing: CI runs it in full."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from atlas import GENERATED_DIR
+from atlas.comparison import COLUMNS, columns
+from claims import COMPARISON as CLAIMS
+
+# comparison row -> (folder, result name) of the snippet run behind it
+TRAINED = {
+    "single-task fine-tuning": ("single_task_finetuning", "single_task"),
+    "hybrid (one task, with instructions)": ("hybrid_finetuning", "hybrid"),
+    "instruction tuning (FLAN style)": ("instruction_tuning", "instruction_tuned"),
+    "same data, no template": ("instruction_tuning", "no_template"),
+    "same data, task tag": ("instruction_tuning", "task_tag"),
+}
+
+
+@pytest.fixture(scope="module")
+def rows(run_snippet) -> dict[str, dict]:
+    run = run_snippet("comparison")
+    assert run.returncode == 0, run.stderr[-4000:]
+    return json.loads((run.results() / "comparison.json").read_text())["rows"]
+
+
+@pytest.mark.parametrize("row", TRAINED)
+def test_each_row_is_read_from_its_technique_s_figures(rows, row):
+    folder, name = TRAINED[row]
+    by_task = json.loads((GENERATED_DIR / folder / f"{name}.json").read_text())["by_task"]
+    training = json.loads((GENERATED_DIR / folder / f"{name}_training.json").read_text())
+    expected = columns(by_task, target="spell")
+    assert {k: rows[row][k] for k in COLUMNS} == expected
+    assert rows[row]["trainable_parameters"] == training["trainable_parameters"]
+
+
+@pytest.mark.parametrize("column", ["other_seen_instruction", "held_out_templates"])
+def test_only_instruction_tuning_does_many_tasks_asked_in_words(rows, column):
+    tuned = rows["instruction tuning (FLAN style)"][column]
+    others = [
+        r[column]
+        for name, r in rows.items()
+        if name != "instruction tuning (FLAN style)" and isinstance(r[column], float)
+    ]
+    assert len(others) >= 4 and tuned >= max(others) + CLAIMS["instruction_tuning_lead_points"]
