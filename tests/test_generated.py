@@ -109,8 +109,9 @@ def test_a_code_change_in_a_snippet_makes_its_figures_stale(copy):
     text = snippet.read_text()
     assert "learning_rate=1e-3" in text
     snippet.write_text(text.replace("learning_rate=1e-3", "learning_rate=2e-3", 1))
-    # the snippet's own figures, and the benchmarks that run it
-    assert _stale(copy) == {"single_task_finetuning", "seeds", "benchmark"}
+    # the figures of both its variants (the hybrid is --inputs instruction), and the benchmarks
+    # that run it
+    assert _stale(copy) == {"single_task_finetuning", "hybrid_finetuning", "seeds", "benchmark"}
     message = "\n".join(str(p) for p in provenance.check(copy))
     assert (
         "snippets/single_task_finetuning.py changed" in message
