@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,35 +145,17 @@ def test_a_mistake_in_the_arguments_stops_before_any_work(row, tmp_path, empty_f
 
 def test_a_tokenizer_without_chat_template_names_the_flag_that_leaves_chat_out(tmp_path):
     model = tmp_path / "no-template"
-    for f in (ROOT / "models" / "toy-base").iterdir():
-        (model / f.name).parent.mkdir(exist_ok=True)
-        (model / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(ROOT / "models" / "toy-base", model)
     config = json.loads((model / "tokenizer_config.json").read_text())
     config.pop("chat_template", None)
     (model / "tokenizer_config.json").write_text(json.dumps(config))
     (model / "chat_template.jinja").unlink(missing_ok=True)
     results = tmp_path / "results"
-    proc = run(
-        "zero_shot_prompting",
-        "--model",
-        str(model),
-        "--eval-words",
-        "1",
-        "--results-dir",
-        str(results),
-    )
+    ask = ["--model", str(model), "--eval-words", "1", "--results-dir", str(results)]
+    proc = run("zero_shot_prompting", *ask)
     assert_one_clear_line(proc, "zero_shot_prompting", "no chat template", "--no-chat")
     assert not results.exists()
-    proc = run(
-        "zero_shot_prompting",
-        "--model",
-        str(model),
-        "--eval-words",
-        "1",
-        "--no-chat",
-        "--results-dir",
-        str(results),
-    )
+    proc = run("zero_shot_prompting", *ask, "--no-chat")
     assert proc.returncode == 0, proc.stderr[-3000:]
     figures = json.loads((results / "zero_shot.json").read_text())
     assert set(figures["average"]) == {"instruction", "instruction_held_out"}

@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from atlas import BASE_MODEL_DIR, models, real_model, world
-from atlas.evaluation import CONDITIONS, build_examples, evaluate, extract_answer
+from atlas.evaluation import CONDITIONS, build_examples, evaluate, extract_answer, generate
 from atlas.tokenizer import build_tokenizer
 
 
@@ -89,3 +89,14 @@ def test_harness_runs_on_a_real_bpe_model_with_its_own_chat_template():
         assert result.average()[cond] == pytest.approx(
             sum(e.prediction == e.answer for e in chosen) / len(chosen)
         )
+
+
+def test_generation_puts_the_tokenizer_back_as_it_found_it():
+    """A tokenizer without a pad token (most base models) is padded with EOS during generation
+    and handed back unchanged: no pad token, the same padding side."""
+    model, tokenizer = models.load(BASE_MODEL_DIR)
+    tokenizer.pad_token = None
+    tokenizer.padding_side = "right"
+    outputs = generate(model, tokenizer, ["kitab -> ", "lomu"], max_new_tokens=2)
+    assert len(outputs) == 2
+    assert tokenizer.pad_token is None and tokenizer.padding_side == "right"

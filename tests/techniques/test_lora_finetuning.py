@@ -35,6 +35,9 @@ def test_short_run_saves_only_a_small_adapter(name, run_snippet):
         n == stats["trainable_parameters"]
         and n <= CLAIMS["adapter_share_at_most"] * stats["base_parameters"]
     )
+    # a Llama-style model names its attention projections: LoRA goes beside them (the page says so)
+    assert stats["lora_targets"] == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert stats["model"] == "SmolLM2-135M-Instruct"
 
 
 def test_before_the_chat_model_labels_reviews_only_when_asked(figures):
