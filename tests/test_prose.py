@@ -98,3 +98,16 @@ def test_scanner_sees_prose_and_skips_code():
         '[link](page.md#step-2) <img width="40"> { #id-3 }\n1. first\nSmolLM2-135M\n'
     )
     assert NUMBER.findall(prose(text)) == ["940"]
+
+
+def test_a_figure_prints_alike_whatever_its_float_noise():
+    """One accuracy, 1/40, is 0.025 in one file and 0.025000000000000005 (a mean) in another: the
+    pages must not say 2 % in one place and 3 % in another."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import macros
+
+    assert macros.pct(0.025) == macros.pct(0.025000000000000005) == f"{2.5:.0f}"
+    assert macros.points(0.025000000000000005) == macros.points(-0.025)
+    assert macros.pct(0.781) == "78" and macros.pct(0.1234, 1) == "12.3"
