@@ -34,3 +34,16 @@ if [ ! -f "$STAMP" ]; then
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 fi
+
+# The browser tests (tests/test_browser.py) drive Debian's Chromium through Playwright; Playwright's
+# own browser download is not used (and cannot be reached offline). Set CHROMIUM to another
+# Chromium or Chrome binary to use that one instead.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+    echo "setup: installing Debian's chromium for the browser tests (apt-get)"
+    $sudo_ apt-get install -y -q chromium >/dev/null || { $sudo_ apt-get update -q >/dev/null && $sudo_ apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "setup: no chromium found and no apt-get; set CHROMIUM=/path/to/chromium for the browser tests" >&2
+  fi
+fi

@@ -52,3 +52,26 @@ def run_snippet(tmp_path_factory):
         return runs[name, variant]
 
     return run
+
+
+@dataclass
+class SiteBuild:
+    site: Path  # the built site (site_dir)
+    returncode: int
+    log: str  # what mkdocs printed
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> SiteBuild:
+    """The site built once per session, strictly, as `bash scripts/serve.sh build` builds it."""
+    site = tmp_path_factory.mktemp("site") / "site"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's banner about MkDocs 2
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return SiteBuild(site, proc.returncode, proc.stdout + proc.stderr)

@@ -3,10 +3,7 @@ the strict build is clean."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from mktestdocs import grab_code_blocks
@@ -126,23 +123,14 @@ def test_a_technique_page_has_its_snippet_and_test(page):
         )
 
 
-def test_strict_build_has_no_warnings(tmp_path):
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's banner about MkDocs 2
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+def test_strict_build_has_no_warnings(built_site):
+    log = built_site.log
+    assert built_site.returncode == 0, log[-4000:]
     assert "WARNING" not in log, log[-4000:]
-    for (
-        snippet
-    ) in SNIPPETS:  # every snippet is a notebook page with its .ipynb and a download button
-        page = tmp_path / "site" / "notebooks" / snippet.stem
+    site = built_site.site
+    # every snippet is a notebook page with its .ipynb and a download button
+    for snippet in SNIPPETS:
+        page = site / "notebooks" / snippet.stem
         assert (page / f"{snippet.stem}.ipynb").is_file(), f"notebook of {snippet.name} missing"
         assert f'href="{snippet.stem}.ipynb"' in (page / "index.html").read_text(), (
             f"no download button for {snippet.name}"
@@ -152,7 +140,7 @@ def test_strict_build_has_no_warnings(tmp_path):
         "techniques/lora": "lora-finetuning",
         "notebooks/hybrid_finetuning": "single_task_finetuning",
     }.items():
-        redirect = (tmp_path / "site" / old / "index.html").read_text()
+        redirect = (site / old / "index.html").read_text()
         assert f'href="../{new}/"' in redirect, redirect[:500]
-    index = (tmp_path / "site" / "index.html").read_text()
+    index = (site / "index.html").read_text()
     assert 'class="headerlink"' in index and "<abbr" in index and 'class="mermaid"' in index

@@ -8,6 +8,7 @@ new code cell, so the notebook's cells are the pieces the technique page explain
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from pathlib import Path
 
@@ -21,13 +22,23 @@ BUILD = ROOT / ".cache" / "notebooks"
 MARKER = re.compile(r"^# --8<-- \[(start|end):([\w-]+)\]\s*$")
 
 
+def notebook_title(path: Path) -> str:
+    """A notebook's title: its snippet's docstring up to the first colon ("Pretraining")."""
+    docstring = ast.get_docstring(ast.parse(path.read_text())) or path.stem
+    return docstring.split(":", 1)[0].strip()
+
+
 def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
     source = path.read_text()
     docstring = ast.get_docstring(ast.parse(source)) or ""
     body = source
     if docstring:  # the module docstring becomes the first (markdown) cell
         body = source.split('"""', 2)[2].lstrip("\n")
-    cells = [nbformat.v4.new_markdown_cell(f"# `snippets/{path.name}`\n\n" + docstring)]
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {notebook_title(path)}\n\n`snippets/{path.name}` as a notebook.\n\n" + docstring
+        )
+    ]
     chunk: list[str] = []
 
     def flush():
@@ -79,3 +90,67 @@ def on_files(files, config):
 def on_serve(server, config, builder):
     server.watch(str(SNIPPETS))
     return server
+
+
+# -- A pointer for the reader who lands on a technique page from a link ---------------------------
+
+POINTER_PAGES = ("techniques/", "comparison.md")
+TOY_WORLD = "concepts/user-task.md#toy-tasks"
+GLOSSARY = "glossary.md"
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Open every technique page (and the comparison) with a one-line pointer to where the toy
+    world's words (`spell`, `kitab`, cluster) and the site's terms are defined."""
+    src = page.file.src_uri
+    if not src.startswith(POINTER_PAGES) or src.endswith("index.md"):
+        return markdown
+    here = posixpath.dirname(src)
+    toy, glossary = (posixpath.relpath(target, here or ".") for target in (TOY_WORLD, GLOSSARY))
+    pointer = (
+        f"New here? The toy world's tasks (`spell`, `reverse` …), its words (`kitab`) and its "
+        f"clusters are defined in [the user task]({toy}); every term is in the "
+        f"[glossary]({glossary}).\n{{: .atlas-pointer }}\n"
+    )
+    lines = markdown.split("\n")
+    title = next(i for i, line in enumerate(lines) if line.startswith("# "))
+    return "\n".join([*lines[: title + 1], "", pointer, *lines[title + 1 :]])
+
+
+# -- llms.txt: the site's map for language models (https://llmstxt.org) ---------------------------
+
+_nav = None
+
+
+def on_nav(nav, config, files):
+    global _nav
+    _nav = nav
+    return nav
+
+
+def llms_txt(nav, config) -> str:
+    """The llms.txt of the site: its name, its description, and every page of the navigation with
+    its absolute address and description, one section per top-level navigation entry."""
+    base = config["site_url"].rstrip("/") + "/"
+
+    def line(page) -> str:
+        description = (page.meta or {}).get("description", "")
+        return f"- [{page.title}]({base}{page.url})" + (f": {description}" if description else "")
+
+    def pages(item):
+        if item.is_page:
+            yield item
+        for child in getattr(item, "children", None) or []:
+            yield from pages(child)
+
+    out = [f"# {config['site_name']}", "", f"> {config['site_description'].strip()}", ""]
+    loose = [item for item in nav.items if item.is_page]
+    if loose:
+        out += ["## Pages", "", *(line(page) for page in loose), ""]
+    for section in (item for item in nav.items if not item.is_page):
+        out += [f"## {section.title}", "", *(line(page) for page in pages(section)), ""]
+    return "\n".join(out)
+
+
+def on_post_build(config):
+    (Path(config["site_dir"]) / "llms.txt").write_text(llms_txt(_nav, config))

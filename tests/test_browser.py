@@ -1,0 +1,502 @@
+"""The built site in a real browser (Chromium, driven by Playwright): what a reader sees.
+
+Most readers arrive from a link, on any page, often on a phone, sometimes offline (a saved copy,
+a train). So every page of the site that `mkdocs build --strict` builds is loaded from a local
+server and must:
+
+- load with no console error and no uncaught exception, and ask no other host than the server
+  for anything: offline-clean (system fonts, vendored Mermaid and MathJax, no GitHub API call),
+  and no third party is told who reads what;
+- render its diagrams (Mermaid) and formulas (MathJax) as SVG, also after an instant navigation,
+  the way a reader goes from page to page;
+- show every column of every table at a laptop's width (1280 px), and not overflow sideways on a
+  phone (390 px), where only a table, a code block or a formula may scroll, in its own box.
+
+And the parts a reader uses must work: search finds LoRA, a code block's button copies its code,
+a notebook page's button downloads the notebook, and the light and dark schemes both render.
+
+Each page is loaded once (at 1280 px, then narrowed to 390 px) by `check_page`; one test per
+check then lists every page that fails it. Each failure leaves a screenshot in
+.cache/browser-failures/ (emptied when this module starts), named in the assertion message; the
+light and dark screenshots are always written to .cache/browser-shots/, for a glance.
+`test_the_checks_catch_a_broken_page` shows `check_page` failing a page made to fail.
+
+Chromium is Debian's (scripts/setup.sh installs it with apt) or the one CHROMIUM names;
+ATLAS_SKIP_BROWSER=1 skips this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+if os.environ.get("ATLAS_SKIP_BROWSER") == "1":
+    pytest.skip("ATLAS_SKIP_BROWSER=1", allow_module_level=True)
+
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:
+    pytest.fail(
+        "Playwright is not installed: `bash scripts/setup.sh` installs it (requirements/all.txt); "
+        "ATLAS_SKIP_BROWSER=1 skips these tests.",
+        pytrace=False,
+    )
+
+FAILURES = ROOT / ".cache" / "browser-failures"
+SHOTS = ROOT / ".cache" / "browser-shots"
+DESKTOP = {"width": 1280, "height": 900}  # a laptop: both sidebars beside the content
+PHONE = {"width": 390, "height": 844}
+RENDER_TIMEOUT_MS = 5_000  # a diagram or a formula renders in well under a second
+MARK = "data-browser-test-failure"  # set on the first element a check finds wrong, to show it
+
+# Material renders each diagram into a *closed* shadow root, which no script can look into; opened
+# here, before any script of the page runs, only so that the test can see the SVG inside.
+OPEN_SHADOW_ROOTS = """
+const attachShadow = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  return attachShadow.call(this, { ...init, mode: "open" });
+};
+"""
+
+# Material replaces each `pre.mermaid` by a `div.mermaid` holding the SVG; MathJax puts an
+# `mjx-container` into each `.arithmatex`.
+RENDERED_DIAGRAMS = """() => [...document.querySelectorAll('div.mermaid')]
+  .filter(e => e.shadowRoot && e.shadowRoot.querySelector('svg')).length"""
+RENDERED_FORMULAS = """() => [...document.querySelectorAll('.arithmatex')]
+  .filter(e => e.querySelector('mjx-container svg')).length"""
+UNRENDERED_FORMULAS = """mark => [...document.querySelectorAll('.arithmatex')]
+  .filter(e => !e.querySelector('mjx-container svg'))
+  .map((e, i) => (i || e.setAttribute(mark, ''), e.textContent.trim().slice(0, 60)))"""
+
+# Tables whose scroll box is narrower than the table: their last columns are cut off.
+CUT_TABLES = """mark => [...document.querySelectorAll('.md-content table')].flatMap((table, i) => {
+  const box = table.closest('.md-typeset__scrollwrap') || table;
+  if (box.scrollWidth <= box.clientWidth + 1) return [];
+  document.querySelector(`[${mark}]`) || box.setAttribute(mark, '');
+  const head = table.rows[0].cells;
+  return [`table ${i + 1} (${head.length} columns, "${head[0].textContent.trim()}" first): `
+          + `${box.scrollWidth} px wide in a ${box.clientWidth} px box`];
+})"""
+
+# Whether the page is wider than the window; if so, the innermost elements that reach past its
+# right edge (their box or their content), leaving out those inside a box that scrolls or clips on
+# its own: tables, code blocks, formulas, tab labels.
+OVERFLOW = """mark => {
+  const width = window.innerWidth;
+  if (document.documentElement.scrollWidth <= width + 1) return [];
+  const ownBox = e => getComputedStyle(e).overflowX !== 'visible';
+  const reach = e => {
+    const box = e.getBoundingClientRect();
+    return box.width ? Math.max(box.right, ownBox(e) ? 0 : box.left + e.scrollWidth) : 0;
+  };
+  const inBox = e => {
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (ownBox(p)) return true;
+    }
+    return false;
+  };
+  const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + (typeof e.className === 'string' && e.className.trim()
+       ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+  const out = [...document.body.querySelectorAll('*')]
+    .filter(e => reach(e) > width + 1 && !inBox(e));
+  const innermost = out.filter(e => !out.some(o => o !== e && e.contains(o)));
+  if (innermost.length) innermost[0].setAttribute(mark, '');
+  return [`the page is ${document.documentElement.scrollWidth} px wide in a ${width} px window`,
+          ...innermost.slice(0, 8).map(e =>
+            `${name(e.parentElement)} > ${name(e)} reaches ${Math.round(reach(e))} px`)];
+}"""
+
+FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+# -- the server, the browser's tab and the per-page check ----------------------------------------
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve `directory` on a free port of 127.0.0.1; yields the origin (http://127.0.0.1:PORT)."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # a line per request would drown pytest's output
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=directory))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Tab:
+    """A page of the browser that records console errors, uncaught exceptions and every request
+    to another host than `origin` (which the browser cannot reach: see `browser`). With `alias`,
+    an address the site is published at, requests to it are answered from `origin`, as if the
+    site were there (only then are requests intercepted, which turns the browser's cache off)."""
+
+    def __init__(self, context: BrowserContext, origin: str, alias: str | None = None):
+        self.origin, self.alias = origin, alias
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        self.page = context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        self.page.on("request", self._request)
+        if alias:
+            self.page.route(f"{alias}**", self._from_origin)
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def _request(self, request) -> None:
+        ours = (self.origin + "/", self.alias or self.origin + "/", "data:", "blob:", "about:")
+        if not request.url.startswith(ours):
+            self.foreign.append(request.url)
+
+    def _from_origin(self, route: Route) -> None:
+        local = self.origin + "/" + route.request.url.removeprefix(self.alias)
+        route.fulfill(response=route.fetch(url=local))
+
+    def reset(self) -> None:
+        self.errors.clear()
+        self.foreign.clear()
+
+
+def screenshot(page: Page, name: str, check: str) -> Path:
+    """A screenshot of a failing page, scrolled to the element the check marked if any, into the
+    artefact folder: .cache/browser-failures/<page>-<check>.png."""
+    FAILURES.mkdir(parents=True, exist_ok=True)
+    path = FAILURES / f"{name.strip('/').replace('/', '_') or 'index'}-{check}.png"
+    marked = page.locator(f"[{MARK}]")
+    if marked.count():
+        marked.first.scroll_into_view_if_needed(timeout=1000)
+        marked.evaluate_all(f"es => es.forEach(e => e.removeAttribute('{MARK}'))")
+    else:
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=path)
+    return path
+
+
+def check_page(tab: Tab, url: str, name: str) -> dict[str, list[str]]:
+    """Load `url` once and check it as a reader sees it: {check: [what is wrong]}, an empty list
+    where the check passed, and a screenshot for each failure (see `screenshot`). The same
+    function checks the real pages and the page made to fail."""
+    page = tab.page
+    found: dict[str, list[str]] = {}
+
+    def note(check: str, problems: list[str]) -> None:
+        found[check] = problems
+        if problems:
+            path = screenshot(page, name, check)
+            problems.append(f"screenshot: {path.relative_to(ROOT)}")
+
+    tab.reset()
+    page.set_viewport_size(DESKTOP)
+    html = page.goto(url, wait_until="load").text()  # as served: the scripts soon change it
+
+    if diagrams := html.count('class="mermaid"'):
+        try:
+            page.wait_for_function(
+                f"({RENDERED_DIAGRAMS})() >= {diagrams}", timeout=RENDER_TIMEOUT_MS
+            )
+            note("diagrams", [])
+        except PlaywrightTimeout:
+            done = page.evaluate(RENDERED_DIAGRAMS)
+            note("diagrams", [f"{done} of {diagrams} Mermaid diagrams rendered as SVG"])
+    if formulas := html.count('class="arithmatex"'):
+        try:
+            page.wait_for_function(
+                f"({RENDERED_FORMULAS})() >= {formulas}", timeout=RENDER_TIMEOUT_MS
+            )
+            note("formulas", [])
+        except PlaywrightTimeout:
+            tex = page.evaluate(UNRENDERED_FORMULAS, MARK)
+            note("formulas", [f"not rendered: {t}" for t in tex])
+
+    # A collapsed block (`??? info`) is part of the page once the reader opens it.
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => (d.open = true))")
+    note("tables-1280px", page.evaluate(CUT_TABLES, MARK))
+    note("overflow-1280px", page.evaluate(OVERFLOW, MARK))
+    page.set_viewport_size(PHONE)
+    page.evaluate(FRAMES)  # the theme's scripts answer the resize
+    note("overflow-390px", page.evaluate(OVERFLOW, MARK))
+
+    note("console", list(tab.errors))
+    note("requests", list(tab.foreign))
+    return found
+
+
+def failures(reports: dict[str, dict[str, list[str]]], *checks: str) -> str:
+    """A paragraph per page and failed check, for an assertion message ("" when all passed)."""
+    return "\n".join(
+        f"{name or '(front page)'} [{check}]:\n    " + "\n    ".join(found[check])
+        for name, found in reports.items()
+        for check in checks
+        if found.get(check)
+    )
+
+
+def site_pages(site: Path) -> list[str]:
+    """Every page of the built site ("" is the front page, then "comparison/", ...), without the
+    stubs that mkdocs-redirects writes for renamed pages: they only send the reader on."""
+    pages = []
+    for index in sorted(site.rglob("index.html")):
+        text = index.read_text(encoding="utf-8")
+        if len(text) < 4096 and 'http-equiv="refresh"' in text:
+            continue
+        pages.append("" if index.parent == site else f"{index.parent.relative_to(site)}/")
+    return pages
+
+
+def pages_with(site: Path, marker: str) -> list[str]:
+    """The pages whose HTML holds `marker`."""
+    return [n for n in site_pages(site) if marker in (site / n / "index.html").read_text("utf-8")]
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(built_site) -> Path:
+    assert built_site.returncode == 0, built_site.log[-4000:]
+    return built_site.site
+
+
+@pytest.fixture(scope="module")
+def origin(site) -> Iterator[str]:
+    with serve(site) as origin:
+        yield origin
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not executable:
+        pytest.fail(
+            "No Chromium found: `bash scripts/setup.sh` installs Debian's with apt, or set "
+            "CHROMIUM=/path/to/chromium (ATLAS_SKIP_BROWSER=1 skips these tests)."
+        )
+    shutil.rmtree(FAILURES, ignore_errors=True)  # the screenshots of this run's failures only
+    # No host but the local server resolves: the site must need none, and a check that fails on a
+    # foreign request fails alike with or without a network.
+    offline = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", offline]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser) -> Iterator[BrowserContext]:
+    """A laptop's window, in the light scheme, that may use the clipboard (for the copy button)."""
+    context = browser.new_context(
+        viewport=DESKTOP, color_scheme="light", permissions=["clipboard-read", "clipboard-write"]
+    )
+    context.add_init_script(OPEN_SHADOW_ROOTS)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def reports(context, site, origin) -> dict[str, dict[str, list[str]]]:
+    """Every page checked, once: {page: {check: [what is wrong]}}."""
+    tab = Tab(context, origin)
+    reports = {name: check_page(tab, f"{origin}/{name}", name) for name in site_pages(site)}
+    tab.page.close()
+    return reports
+
+
+# -- every page -----------------------------------------------------------------------------------
+
+
+def test_the_site_has_its_pages(site):
+    pages = site_pages(site)
+    assert "" in pages and "notebooks/pretraining/" in pages and len(pages) > 20, pages
+    assert "techniques/lora/" not in pages, "a redirect stub was taken for a page"
+
+
+def test_pages_load_without_errors_or_other_hosts(reports):
+    fonts = [
+        url
+        for found in reports.values()
+        for url in found["requests"]
+        if re.search(r"fonts\.(googleapis|gstatic)\.com", url)
+    ]
+    assert not fonts, f"Google Fonts asked for (the theme must keep `font: false`): {fonts}"
+    assert not failures(reports, "console", "requests"), failures(reports, "console", "requests")
+
+
+def test_diagrams_and_formulas_render(reports):
+    assert any("diagrams" in found for found in reports.values()), "no page has a diagram"
+    assert any("formulas" in found for found in reports.values()), "no page has a formula"
+    assert not failures(reports, "diagrams", "formulas"), failures(reports, "diagrams", "formulas")
+
+
+def test_tables_show_every_column_at_1280px(reports):
+    assert not failures(reports, "tables-1280px"), (
+        "tables wider than the content column (docs/stylesheets/extra.css sizes them):\n"
+        + failures(reports, "tables-1280px")
+    )
+
+
+def test_nothing_overflows_sideways(reports):
+    checks = "overflow-390px", "overflow-1280px"
+    assert not failures(reports, *checks), failures(reports, *checks)
+
+
+# -- what a reader does ---------------------------------------------------------------------------
+
+
+def test_formulas_render_after_instant_navigation(browser, site, origin):
+    """With `navigation.instant` the theme swaps a page's content in place, and the formulas of
+    the new content must be typeset then (docs/javascripts/mathjax.js). The theme navigates in
+    place only to the sitemap's addresses, which name the published host, so the browser is
+    shown the site at its published address, answered from the local server."""
+    published = re.search(r"<loc>(.*?)</loc>", (site / "sitemap.xml").read_text()).group(1)
+    target = pages_with(site, 'class="arithmatex"')[0]
+    context = browser.new_context(viewport=DESKTOP)
+    tab = Tab(context, origin, alias=published)
+    page = tab.page
+    try:
+        page.goto(published, wait_until="load")
+        page.evaluate("window.sameDocument = true")  # gone if the browser loads a new document
+        # The navigation's link to the page, clicked by a script: it may be in a collapsed section.
+        link = "href => [...document.querySelectorAll('.md-nav a')].find(a => a.href == href)"
+        assert page.evaluate(f"href => !!({link})(href)", published + target), (
+            f"no link to {target}"
+        )
+        page.evaluate(f"href => ({link})(href).click()", published + target)
+        page.wait_for_url(published + target)
+        try:
+            page.wait_for_function(f"({RENDERED_FORMULAS})() > 0", timeout=RENDER_TIMEOUT_MS)
+        except PlaywrightTimeout:
+            path = screenshot(page, target, "formulas-after-instant-navigation")
+            pytest.fail(
+                f"{target}: no formula typeset after an instant navigation: {tab.errors} ({path})"
+            )
+        assert page.evaluate("window.sameDocument === true"), "no instant navigation: a new load"
+        assert not tab.errors and not tab.foreign, tab.errors + tab.foreign
+    finally:
+        context.close()
+
+
+def test_search_finds_lora(context, origin):
+    tab = Tab(context, origin)
+    page = tab.page
+    page.goto(f"{origin}/", wait_until="load")
+    page.locator(".md-search__input").click()
+    page.locator(".md-search__input").press_sequentially("LoRA", delay=20)
+    results = page.locator(".md-search-result__item a")
+    try:
+        results.first.wait_for(timeout=RENDER_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        pytest.fail(f"no search result for LoRA: {tab.errors} ({screenshot(page, '', 'search')})")
+    links = results.evaluate_all("links => links.map(a => a.href)")
+    if not any("lora" in link.lower() for link in links):
+        pytest.fail(f"no LoRA page among the results {links} ({screenshot(page, '', 'search')})")
+    page.close()
+
+
+def test_copy_button_copies_the_code(context, origin, site):
+    name = next(n for n in pages_with(site, "language-python") if not n.startswith("notebooks/"))
+    page = Tab(context, origin).page
+    page.goto(f"{origin}/{name}", wait_until="load")
+    button = page.locator(".md-content [data-clipboard-target]").first
+    code = page.locator(button.get_attribute("data-clipboard-target")).text_content().strip()
+    page.evaluate("navigator.clipboard.writeText('')")
+    button.click()
+    copied = page.evaluate("navigator.clipboard.readText()").strip()
+    if copied != code:
+        path = screenshot(page, name, "copy")
+        pytest.fail(f"{name}: the copy button copied {copied[:200]!r}, not {code[:200]!r} ({path})")
+    page.close()
+
+
+def test_notebook_downloads(context, origin):
+    name = "notebooks/pretraining/"
+    page = Tab(context, origin).page
+    page.goto(f"{origin}/{name}", wait_until="load")
+    button = page.locator('.md-content a[download][href$=".ipynb"]')
+    assert button.count() == 1, f"{name}: no download button ({screenshot(page, name, 'download')})"
+    with page.expect_download(timeout=RENDER_TIMEOUT_MS) as download:
+        button.click()
+    notebook = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert notebook.get("cells"), f"{download.value.suggested_filename} has no cells"
+    page.close()
+
+
+def test_light_and_dark_schemes(browser, origin):
+    context = browser.new_context(viewport=DESKTOP, color_scheme="light")  # its own: choices stick
+    tab = Tab(context, origin)
+    page = tab.page
+    page.goto(f"{origin}/", wait_until="load")
+    toggle = page.locator("[data-md-component=palette] label.md-header__button:visible")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    backgrounds = {}
+    try:
+        for i, scheme in enumerate(["default", "slate", "default"]):  # light, dark, light again
+            if i:
+                toggle.click()
+            try:
+                page.wait_for_function(
+                    f"document.body.dataset.mdColorScheme === '{scheme}'", timeout=2000
+                )
+            except PlaywrightTimeout:
+                shown = page.locator("body").get_attribute("data-md-color-scheme")
+                pytest.fail(f"scheme {shown!r}, not {scheme!r} ({screenshot(page, '', 'palette')})")
+            backgrounds.setdefault(
+                scheme, page.evaluate("getComputedStyle(document.body).backgroundColor")
+            )
+            page.screenshot(path=SHOTS / f"{'dark' if scheme == 'slate' else 'light'}.png")
+        assert backgrounds["default"] != backgrounds["slate"], (
+            f"both schemes paint {backgrounds['slate']} ({screenshot(page, '', 'palette')})"
+        )
+        assert not tab.errors and not tab.foreign, tab.errors + tab.foreign
+    finally:
+        context.close()
+
+
+# -- the checks themselves ------------------------------------------------------------------------
+
+
+def test_the_checks_catch_a_broken_page(context, tmp_path):
+    """A page made to fail: a console error, an image from another host, a block wider than a
+    phone. The function that checks the real pages must report all three."""
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><html><body><p>broken</p>"
+        '<script>console.error("boom")</script>'
+        '<img src="https://example.com/x.png" alt="">'
+        '<div style="width: 800px">wide</div>'
+        "</body></html>"
+    )
+    with serve(tmp_path) as origin:
+        tab = Tab(context, origin)
+        found = check_page(tab, f"{origin}/", "negative-control")
+        tab.page.close()
+    # Its screenshots show that the checks work, not that the site fails.
+    for shot in FAILURES.glob("negative-control-*.png"):
+        shot.unlink()
+    assert any("boom" in error for error in found["console"]), found
+    assert any(url.startswith("https://example.com/") for url in found["requests"]), found
+    assert any("wide in a 390 px window" in line for line in found["overflow-390px"]), found
+    assert any("> div reaches" in line for line in found["overflow-390px"]), found
+    assert not found["overflow-1280px"] and not found["tables-1280px"], found

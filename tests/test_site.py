@@ -1,0 +1,174 @@
+"""The site as a product, checked on the built HTML: every page has a description for link
+previews, technique pages open with a pointer to the toy world and the glossary, the notebooks are
+titled, the site has an llms.txt, nothing asks Google Fonts, the words are spelled right, and the
+link checker fails the build on a broken anchor (shown on a small site of its own).
+
+The browser checks (console errors, requests to other hosts, layout) are in tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, SNIPPETS
+
+sys.path.insert(0, str(ROOT / "tools"))
+from external_links import external_links  # noqa: E402
+from mkdocs_hooks import notebook_title  # noqa: E402
+
+DOCS = ROOT / "docs"
+PAGES = sorted(
+    p for p in DOCS.rglob("*.md") if "generated" not in p.parts and "includes" not in p.parts
+)
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def config() -> dict:
+    # BaseLoader: mkdocs.yml holds !ENV and !!python/name tags that only MkDocs resolves.
+    return yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=yaml.BaseLoader)
+
+
+def built_page(site: Path, page: Path) -> Path:
+    rel = page.relative_to(DOCS).with_suffix("")
+    return site / (rel.parent if rel.name == "index" else rel) / "index.html"
+
+
+def description(page: Path) -> str | None:
+    match = FRONT_MATTER.match(page.read_text())
+    return yaml.safe_load(match.group(1)).get("description") if match else None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_every_page_has_a_description(page, built_site):
+    text = description(page)
+    assert text, f"{page.relative_to(ROOT)}: no `description:` in its front matter"
+    # What a link preview shows: a sentence, not a title and not a paragraph.
+    assert 60 <= len(text) <= 180, f"{page.relative_to(ROOT)}: description of {len(text)} chars"
+    html = built_page(built_site.site, page).read_text().replace("&#34;", '"')
+    assert f'<meta name="description" content="{text}"' in html
+    assert f'<meta property="og:description" content="{text}"' in html  # what previews show
+
+
+def test_descriptions_differ():
+    texts = [description(page) for page in PAGES]
+    assert len(set(texts)) == len(texts)
+
+
+def test_technique_pages_open_with_a_pointer_to_the_toy_world(built_site):
+    pages = [p for p in sorted((DOCS / "techniques").glob("*.md")) if p.name != "index.md"]
+    for page in [*pages, DOCS / "comparison.md"]:
+        html = built_page(built_site.site, page).read_text()
+        after_title = html.split("</h1>", 1)[1].lstrip()
+        assert after_title.startswith('<p class="atlas-pointer">'), page.name
+        pointer = after_title.split("</p>", 1)[0]
+        assert "concepts/user-task/#toy-tasks" in pointer and "glossary/" in pointer, pointer
+
+
+def test_notebooks_are_listed_by_title():
+    nav = next(item["Notebooks"] for item in config()["nav"] if "Notebooks" in item)
+    titled = {
+        Path(path).stem: title
+        for entry in nav
+        if isinstance(entry, dict)
+        for title, path in entry.items()
+    }
+    assert titled == {snippet.stem: notebook_title(snippet) for snippet in SNIPPETS}
+    index = (DOCS / "notebooks" / "index.md").read_text()
+    for snippet in SNIPPETS:
+        assert f"[{notebook_title(snippet)}]({snippet.stem}.ipynb)" in index, snippet.name
+
+
+def test_llms_txt_lists_every_page(built_site):
+    llms = (built_site.site / "llms.txt").read_text()
+    cfg = config()
+    assert llms.startswith(f"# {cfg['site_name']}\n\n> ")
+    for page in PAGES:
+        url = cfg["site_url"] + str(
+            built_page(built_site.site, page).parent.relative_to(built_site.site)
+        )
+        url = url.removesuffix(".") if url.endswith("/.") else url + "/"
+        assert f"]({url.removesuffix('.')})" in llms or f"]({url})" in llms, url
+    assert llms.count("](") >= len(PAGES) + len(SNIPPETS)
+
+
+def test_no_google_fonts(built_site):
+    assert config()["theme"]["font"] == "false"
+    for path in built_site.site.rglob("*"):
+        if path.suffix in {".html", ".css", ".js"}:
+            text = path.read_text(errors="replace")
+            assert "fonts.googleapis.com" not in text and "fonts.gstatic.com" not in text, path
+
+
+def test_external_links_are_listed(built_site):
+    links = external_links(built_site.site, config()["site_url"])
+    assert config()["repo_url"] in links
+    assert not [link for link in links if link.startswith("http://")], "plain http links"
+
+
+def test_spelling():
+    proc = subprocess.run(
+        [sys.executable, "-m", "codespell_lib"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_spelling_check_catches_a_typo(tmp_path):
+    typo = tmp_path / "page.md"
+    misspelt = "rec" + "ieve"  # assembled, so this file itself passes the check
+    typo.write_text(f"The model will {misspelt} the instruction.\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "codespell_lib", str(typo)], capture_output=True, text=True
+    )
+    assert proc.returncode != 0 and misspelt in proc.stdout
+
+
+def small_site(tmp_path: Path, link: str) -> subprocess.CompletedProcess:
+    """Build a two-page site with this project's link checker settings and one link on page a."""
+    plugin = next(p for p in config()["plugins"] if isinstance(p, dict) and "htmlproofer" in p)
+    docs = tmp_path / "docs"
+    docs.mkdir(parents=True)
+    (docs / "index.md").write_text("# Home\n")  # the theme links every page to it
+    (docs / "a.md").write_text(f"# A\n\nSee [b]({link}).\n")
+    (docs / "b.md").write_text("# B\n\n## Real heading\n\nText.\n")
+    settings = dict(plugin["htmlproofer"], validate_external_urls=False)  # offline
+    settings["validate_rendered_template"] = settings["validate_rendered_template"] == "true"
+    settings["raise_error_after_finish"] = True
+    (tmp_path / "mkdocs.yml").write_text(
+        yaml.safe_dump({"site_name": "t", "plugins": [{"htmlproofer": settings}]})
+    )
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_broken_anchor_fails_the_build(tmp_path):
+    good = small_site(tmp_path / "good", "b.md#real-heading")
+    assert good.returncode == 0, good.stderr[-2000:]
+    bad = small_site(tmp_path / "bad", "b.md#no-such-heading")
+    assert bad.returncode != 0
+    assert "b.md#no-such-heading" in bad.stderr, bad.stderr[-2000:]
+
+
+def test_the_site_is_published_only_after_the_tests_passed():
+    workflows = ROOT / ".github" / "workflows"
+    ci = yaml.load((workflows / "ci.yml").read_text(), Loader=yaml.BaseLoader)
+    pages = yaml.load((workflows / "pages.yml").read_text(), Loader=yaml.BaseLoader)
+    assert set(pages["on"]) == {"workflow_run"}, "publishing must not start by itself"
+    assert pages["on"]["workflow_run"]["workflows"] == [ci["name"]]
+    assert "run: bash scripts/test.sh" in (workflows / "ci.yml").read_text()
+    build = pages["jobs"]["build"]
+    assert "github.event.workflow_run.conclusion == 'success'" in build["if"]
+    assert build["steps"][0]["with"]["ref"] == "${{ github.event.workflow_run.head_sha }}"
