@@ -65,13 +65,18 @@ class SiteBuild:
 def built_site(tmp_path_factory) -> SiteBuild:
     """The site built once per session, strictly, as `bash scripts/serve.sh build` builds it."""
     site = tmp_path_factory.mktemp("site") / "site"
+    proc = mkdocs_build(ROOT, "--site-dir", str(site))
+    return SiteBuild(site, proc.returncode, proc.stdout + proc.stderr)
+
+
+def mkdocs_build(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`mkdocs build --strict` of the site in `project`, its output captured."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's banner about MkDocs 2
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT,
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", *args],
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    return SiteBuild(site, proc.returncode, proc.stdout + proc.stderr)
