@@ -99,10 +99,16 @@ TOY_WORLD = "concepts/user-task.md#toy-tasks"
 GLOSSARY = "glossary.md"
 
 
+@event_priority(100)  # before mkdocs-macros renders the page
 def on_page_markdown(markdown, page, config, files):
     """Open every technique page (and the comparison) with a one-line pointer to where the toy
-    world's words (`spell`, `kitab`, cluster) and the site's terms are defined."""
+    world's words (`spell`, `kitab`, cluster) and the site's terms are defined. A notebook is code
+    shown as it is: mkdocs-macros must not read its `{{ }}` and `{% %}` (a chat template) as
+    macros."""
     src = page.file.src_uri
+    if src.endswith(".ipynb"):
+        page.meta["render_macros"] = False
+        return markdown
     if not src.startswith(POINTER_PAGES) or src.endswith("index.md"):
         return markdown
     here = posixpath.dirname(src)
