@@ -157,7 +157,16 @@ PRODUCERS: tuple[Producer, ...] = (
         ("snippets/lora_finetuning.py", "--inputs", "chat"),
         minutes=2.5,
     ),
+    Producer("chat_sft", "chat_sft", ("snippets/chat_sft.py",), minutes=1),
+    Producer("pitfalls", "pitfalls", ("snippets/pitfalls.py",), minutes=0.5),
     Producer("seeds", "seeds", ("benchmarks/seeds.py",), runs=TOY_FINE_TUNING, minutes=40),
+    Producer(
+        "chat_pitfalls",
+        "chat_pitfalls",
+        ("benchmarks/chat_pitfalls.py",),
+        runs=("snippets/chat_sft.py", "snippets/instruction_tuning.py"),
+        minutes=45,
+    ),
     Producer(
         "benchmark",
         "benchmark",

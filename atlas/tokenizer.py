@@ -22,6 +22,7 @@ CHARACTERS = "".join(
     )
 )
 
+# --8<-- [start:chat-template]
 # A ChatML-like template. The {% generation %} block marks the assistant's tokens, which is what
 # TRL's `assistant_only_loss=True` (and `return_assistant_tokens_mask=True`) rely on. Each turn ends
 # with the EOS token, so a chat model stops by itself after its answer.
@@ -37,6 +38,7 @@ CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>{% endif %}"
 )
+# --8<-- [end:chat-template]
 
 
 def build_tokenizer() -> PreTrainedTokenizerFast:

@@ -110,6 +110,42 @@ REAL_MODEL_PRESENTATION = {
     "letters_at_most": 0.40,  # the letter tasks, in every presentation
 }
 
+# docs/techniques/chat-sft.md, tests/techniques/test_chat_sft.py (the page's run, seed 0)
+CHAT_SFT = {
+    "chat_at_least": 0.50,  # seen tasks asked in the chat template, training wordings
+    "held_out_wording_within_points": 0.15,  # held-out wordings, at most this far below
+    "chat_over_plain_points": 0.25,  # the same requests as plain text: at least this far below
+    "chatml_at_most": 0.10,  # the same requests in another model's template (ChatML)
+    "stops_at_least": 0.90,  # replies that end with EOS within 64 new tokens
+    # a follow-up request: at least this far below its operations asked alone in the template
+    "second_turn_below_alone_points": 0.10,
+    "few_shot_drop_points": 0.40,  # few-shot: at least this far below the base model
+    "held_out_cluster_at_most": 0.10,  # counting, never trained on, asked in the template
+}
+
+# docs/techniques/pitfalls.md, tests/techniques/test_pitfalls.py
+PITFALLS = {
+    # snippets/pitfalls.py: B packed after A
+    "padding_free_logit_change_at_most": 1e-3,  # positions restart, no mask: float noise only
+    "contaminated_logit_change_at_least": 1.0,  # a mask of ones, or one long row
+    "contaminated_answers_drop_points": 0.15,  # ... and B's answers right this much less often
+    "chatml_tokens_at_least_times": 2,  # ChatML in the toy tokenizer: markers spelt out
+    "base_stops_at_most": 0.50,  # the base model, asked in the chat template, stops by itself
+    # benchmarks/chat_pitfalls.py, means of three seeds
+    "whole_sequence_chat_below_points": 0.04,  # loss on the prompt too: single requests
+    "whole_sequence_second_turn_below_points": 0.05,  # ... and second turns
+    "whole_sequence_held_out_wordings_below_points": 0.03,  # instruction tuning: new wordings
+    "recipe_stops_at_least": 0.90,  # replies ending with EOS within 64 new tokens
+    "no_eos_stops_at_most": 0.10,  # EOS outside the mask, or pad = EOS masked: every seed
+    "no_eos_exact_match_at_most": 0.05,  # ... and exact match, every seed
+    "template_mismatch_drop_points": 0.25,  # asked outside the format trained in
+    "chatml_at_most": 0.10,  # any model asked in ChatML
+    "packing_within_points": 0.10,  # packed training: single requests at most this far below
+    "wrapped_seconds_within": 0.15,  # wrapped rows: training time at most this share faster
+    "instruct_start_ahead_points": 0.30,  # after the fewest steps: instruct start over base start
+    "instruct_start_keeps_points": 0.05,  # full budget: instruct start over base start
+}
+
 # docs/comparison.md, tests/test_comparison.py
 COMPARISON = {
     # "Instruction tuning is the only row that does many tasks when asked in words and copes with

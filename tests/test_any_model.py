@@ -36,6 +36,8 @@ RUNS = {
     "classification_head": "--max-steps 2",
     "lora_finetuning": "--max-steps 2 --eval-reviews 2",
     "real_model_presentation": f"--items {world.N_SHOTS + 1}",
+    "chat_sft": "--max-steps 2 --eval-words 2",
+    "pitfalls": "--pairs 2",
 }
 
 
