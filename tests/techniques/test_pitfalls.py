@@ -44,8 +44,13 @@ def read(run, name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def levers() -> dict:
-    return json.loads((BENCHMARK / "summary.json").read_text())["levers"]
+def summary() -> dict:
+    return json.loads((BENCHMARK / "summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def levers(summary) -> dict:
+    return summary["levers"]
 
 
 def mean(levers: dict, lever: str, figure: str) -> float:
@@ -105,10 +110,10 @@ def test_loss_on_the_prompt_costs_the_chat_model_its_requests(levers):
     )
 
 
-def test_on_instruction_tuning_the_held_out_cluster_does_not_separate_the_losses():
+def test_on_instruction_tuning_the_held_out_cluster_does_not_separate_the_losses(summary):
     """The one-seed lead of the whole-sequence loss on the held-out cluster is within the seeds'
     range; the whole-sequence loss costs held-out wordings."""
-    flan = json.loads((BENCHMARK / "summary.json").read_text())["flan_loss"]
+    flan = summary["flan_loss"]
     whole, answer = flan["all"]["held_out_cluster"], flan["completion"]["held_out_cluster"]
     assert whole["min"] <= answer["max"] and answer["min"] <= whole["max"]
     assert (
@@ -152,8 +157,8 @@ def test_packing_does_not_pay_on_a_cpu(levers):
     assert mean(levers, WRAPPED, "seconds") >= (1 - CLAIMS["wrapped_seconds_within"]) * recipe
 
 
-def test_an_instruction_tuned_start_gets_there_sooner_and_keeps_more(levers):
-    curve = json.loads((BENCHMARK / "summary.json").read_text())["curve"]
+def test_an_instruction_tuned_start_gets_there_sooner_and_keeps_more(summary, levers):
+    curve = summary["curve"]
     first = min(curve["base model"], key=int)
     assert (
         curve["instruction-tuned model"][first]["chat_seen"]["mean"]
