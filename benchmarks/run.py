@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,31 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas.ci import SNIPPETS, ci_args  # noqa: E402  the same arguments the tests use
-
-# Runs a script in a child and prints its own peak resident memory (KiB on Linux) last.
-RUNNER = (
-    "import resource, runpy, sys; sys.argv = sys.argv[1:]; "
-    "runpy.run_path(sys.argv[0], run_name='__main__'); "
-    "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-)
+from atlas.runs import run_script  # noqa: E402
 
 
 def time_snippet(path: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        args = shlex.split(ci_args(path).format(tmp=tmp))
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-c", RUNNER, str(path), *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        seconds = time.perf_counter() - start
-    peak = [line for line in proc.stdout.splitlines() if line.startswith("PEAK_KIB")]
+        run = run_script(path, shlex.split(ci_args(path).format(tmp=tmp)))
     return {
-        "ok": proc.returncode == 0,
-        "seconds": round(seconds, 1),
-        "peak_mib": round(int(peak[-1].split()[1]) / 1024) if peak else None,
+        "ok": run["returncode"] == 0,
+        "seconds": run["seconds"],
+        "peak_mib": run["peak_mib"],
         "ci_args": ci_args(path),
     }
 

@@ -74,6 +74,11 @@ rows = {
     "instruction tuning (FLAN style)": {**trained("instruction_tuning", "instruction_tuned")},
     "same data, no template": {**trained("instruction_tuning", "no_template")},
     "same data, task tag": {**trained("instruction_tuning", "task_tag")},
+    # Parameter-efficient: the same rows and budget as a row above, most of the model frozen
+    "LoRA r=8 (single-task rows)": {**trained("peft_finetuning", "lora_spell")},
+    "LoRA r=8 (instruction-tuning rows)": {**trained("peft_finetuning", "lora_flan")},
+    "prompt tuning (single-task rows)": {**trained("prompt_tuning", "prompt_text_spell")},
+    "prefix tuning (single-task rows)": {**trained("prefix_tuning", "prefix_spell")},
 }
 # --8<-- [end:rows]
 

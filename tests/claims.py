@@ -97,6 +97,43 @@ LORA = {
     "other_tasks_drop_points": 0.05,  # after either run: other tasks done this much less often
 }
 
+# docs/techniques/peft-finetuning.md (and the rank sweep of docs/techniques/lora-finetuning.md),
+# tests/techniques/test_peft_finetuning.py; sweep figures are means over three seeds
+PEFT_FINETUNING = {
+    "lora_r8_share_at_most": 0.10,  # LoRA r=8 on every linear layer, as a share of the model
+    "ia3_share_at_most": 0.01,  # IA³, as a share of the model
+    "rank_learns_points": 0.15,  # spell job: the highest rank learns this much more than the lowest
+    "rank_keeps_points": 0.15,  # ... and the lowest keeps this much more few-shot
+    "highest_rank_like_full_points": 0.05,  # ... the highest within this of full fine-tuning's
+    "lora_keeps_few_shot_points": 0.10,  # spell job: LoRA r=8 keeps this much more few-shot
+    "flan_lora_below_full_points": 0.015,  # flan job: every rank learns this much less than full
+    "flan_lora_keeps_points": 0.02,  # ... and keeps this much more few-shot
+    "ia3_spell_at_least": 0.85,  # spell job: IA³ learns the task to this
+    "ia3_like_full_points": 0.05,  # ... and keeps at most this much more few-shot than full
+    "ia3_below_lora_points": 0.05,  # flan job: IA³ below LoRA at the lowest rank by this
+    "prompt_below_full_points": 0.50,  # both jobs: prompt tuning's target below full fine-tuning
+}
+
+# docs/techniques/prompt-tuning.md, tests/techniques/test_prompt_tuning.py; sweep means of 3 seeds
+PROMPT_TUNING = {
+    "spell_at_most": 0.50,  # spell job: every seed, every soft prompt tried, at most this
+    "below_full_points": 0.50,  # spell job: 16 tokens from text, below full fine-tuning by this
+    "flan_at_most": 0.10,  # flan job: seen tasks asked by instruction, at most this
+    "few_shot_within_base_points": 0.15,  # spell job, from text: few-shot within this of the base
+    "few_shot_over_full_points": 0.40,  # ... and above full fine-tuning's by this
+    "random_start_costs_points": 0.08,  # a random start keeps this much less few-shot than text
+    "generate_agrees_at_most": 0.50,  # batched generate gives the forward pass's answer this often
+}
+
+# docs/techniques/prefix-tuning.md, tests/techniques/test_prefix_tuning.py; sweep means of 3 seeds
+PREFIX_TUNING = {
+    "spell_at_least": 0.85,  # spell job: the task learned, at the kept learning rate
+    "few_shot_drop_points": 0.40,  # spell job: few-shot below the base model's by this
+    "flan_below_points": 0.30,  # flan job: below LoRA at rank 1 and full fine-tuning by this
+    "over_prompt_tuning_points": 0.10,  # both jobs: the target, above prompt tuning by this
+    "generate_agrees_at_most": 0.50,  # batched generate gives the forward pass's answer this often
+}
+
 # docs/real-model/presentation.md, tests/real_model/test_presentation.py
 REAL_MODEL_PRESENTATION = {
     "bare_at_most": 0.05,  # the bare input, average over tasks

@@ -38,6 +38,9 @@ RUNS = {
     "real_model_presentation": f"--items {world.N_SHOTS + 1}",
     "chat_sft": "--max-steps 2 --eval-words 2",
     "pitfalls": "--pairs 2",
+    "peft_finetuning": "--max-steps 2 --eval-words 1",
+    "prompt_tuning": "--max-steps 2 --eval-words 1",
+    "prefix_tuning": "--max-steps 2 --eval-words 1",
 }
 
 

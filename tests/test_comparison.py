@@ -18,7 +18,13 @@ TRAINED = {
     "instruction tuning (FLAN style)": ("instruction_tuning", "instruction_tuned"),
     "same data, no template": ("instruction_tuning", "no_template"),
     "same data, task tag": ("instruction_tuning", "task_tag"),
+    "LoRA r=8 (single-task rows)": ("peft_finetuning", "lora_spell"),
+    "LoRA r=8 (instruction-tuning rows)": ("peft_finetuning", "lora_flan"),
+    "prompt tuning (single-task rows)": ("prompt_tuning", "prompt_text_spell"),
+    "prefix tuning (single-task rows)": ("prefix_tuning", "prefix_spell"),
 }
+# The rows trained on the instruction-tuning data: all weights, or LoRA beside them
+INSTRUCTION_TUNED = ("instruction tuning (FLAN style)", "LoRA r=8 (instruction-tuning rows)")
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +46,12 @@ def test_each_row_is_read_from_its_technique_s_figures(rows, row):
 
 @pytest.mark.parametrize("column", ["other_seen_instruction", "held_out_templates"])
 def test_only_instruction_tuning_does_many_tasks_asked_in_words(rows, column):
-    tuned = rows["instruction tuning (FLAN style)"][column]
+    """Instruction tuning, by full fine-tuning or LoRA, beats every other row."""
     others = [
         r[column]
         for name, r in rows.items()
-        if name != "instruction tuning (FLAN style)" and isinstance(r[column], float)
+        if name not in INSTRUCTION_TUNED and isinstance(r[column], float)
     ]
-    assert len(others) >= 4 and tuned >= max(others) + CLAIMS["instruction_tuning_lead_points"]
+    for name in INSTRUCTION_TUNED:
+        tuned = rows[name][column]
+        assert len(others) >= 7 and tuned >= max(others) + CLAIMS["instruction_tuning_lead_points"]

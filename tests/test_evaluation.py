@@ -100,3 +100,17 @@ def test_generation_puts_the_tokenizer_back_as_it_found_it():
     outputs = generate(model, tokenizer, ["kitab -> ", "lomu"], max_new_tokens=2)
     assert len(outputs) == 2
     assert tokenizer.pad_token is None and tokenizer.padding_side == "right"
+
+
+def test_forward_greedy_gives_generate_s_answers_on_a_plain_model():
+    """atlas.jobs decodes prompt-learning adapters with the forward pass (no cache, no padding):
+    on a model without an adapter it must answer exactly as the harness's batched `generate`."""
+    from atlas.jobs import forward_greedy
+
+    model, tokenizer = models.load(BASE_MODEL_DIR)
+    examples = build_examples(tokenizer, ["bare", "instruction", "few_shot"], None, 3, 0, 4)
+    prompts = [e.prompt for e in examples]
+    by_generate = [extract_answer(t) for t in generate(model, tokenizer, prompts, 20)]
+    by_forward = [extract_answer(t) for t in forward_greedy(model, tokenizer, prompts, 20)]
+    assert by_forward == by_generate
+    assert sum(a == e.answer for a, e in zip(by_forward, examples)) > 0  # not all empty

@@ -17,6 +17,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("docs/glossary.md", "2021"): "citation year: Wei et al., 2021 (FLAN)",
     ("docs/techniques/instruction-tuning.md", "2021"): "citation year: Wei et al., 2021 (FLAN)",
     ("docs/techniques/lora-finetuning.md", "2021"): "citation year: Hu et al., 2021 (LoRA)",
+    ("docs/techniques/prompt-tuning.md", "2021"): "citation year: Lester et al., 2021",
+    ("docs/techniques/prefix-tuning.md", "2021"): "citation year: Li & Liang, 2021",
     (
         "docs/how-this-site-works.md",
         "3.11",

@@ -149,6 +149,12 @@ def define_env(env):
     # The clusters multi-task instruction tuning trains on: all but the held-out one.
     env.variables["seen_clusters"] = [c for c in world.CLUSTERS if c != world.HELD_OUT_CLUSTER]
     env.variables["claims"] = _claims()
+    # The installed (pinned) versions of the libraries a page's behaviour depends on
+    from importlib.metadata import version
+
+    env.variables["versions"] = {
+        name: version(name) for name in ("torch", "transformers", "peft", "trl")
+    }
     env.macro(fig)
     env.macro(made_on)
     env.macro(made_on_all)
