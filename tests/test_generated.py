@@ -110,8 +110,14 @@ def test_a_code_change_in_a_snippet_makes_its_figures_stale(copy):
     assert "learning_rate=1e-3" in text
     snippet.write_text(text.replace("learning_rate=1e-3", "learning_rate=2e-3", 1))
     # the figures of both its variants (the hybrid is --inputs instruction), and the benchmarks
-    # that run it
-    assert _stale(copy) == {"single_task_finetuning", "hybrid_finetuning", "seeds", "benchmark"}
+    # that run it (the PEFT sweep runs it as its full fine-tuning reference)
+    assert _stale(copy) == {
+        "single_task_finetuning",
+        "hybrid_finetuning",
+        "seeds",
+        "peft_sweep",
+        "benchmark",
+    }
     message = "\n".join(str(p) for p in provenance.check(copy))
     assert (
         "snippets/single_task_finetuning.py changed" in message
@@ -127,9 +133,13 @@ def test_a_code_change_in_an_imported_atlas_module_makes_figures_stale(copy):
             '"target_bare": _mean(by_task, [target], "instruction")',
         )
     )
-    # atlas.comparison is imported by the comparison snippet and the seeds benchmark only (and the
-    # speed benchmark runs the comparison snippet)
-    assert _stale(copy) == {"comparison", "seeds", "benchmark"}
+    # atlas.comparison is imported by the comparison snippet, the seeds benchmark and atlas.jobs
+    # (the PEFT snippets and their sweep score with its columns); the speed benchmark runs them all
+    peft = {"peft_finetuning", "peft_finetuning.flan", "peft_finetuning.ia3", "peft_sweep"}
+    assert (
+        _stale(copy)
+        == {"comparison", "seeds", "benchmark", "prompt_tuning", "prefix_tuning"} | peft
+    )
 
 
 def test_a_new_base_model_or_lock_makes_figures_stale(copy):
