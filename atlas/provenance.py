@@ -144,6 +144,21 @@ PRODUCERS: tuple[Producer, ...] = (
         ("snippets/peft_finetuning.py", "--method", "ia3"),
         minutes=0.7,
     ),
+    Producer(
+        "continued_pretraining",
+        "continued_pretraining",
+        ("snippets/continued_pretraining.py",),
+        minutes=1,
+    ),
+    # DPO starts from the instruction-tuned model that the instruction_tuning producer saves (its
+    # code is an input): run that producer, or `python snippets/instruction_tuning.py`, first
+    Producer(
+        "dpo",
+        "dpo",
+        ("snippets/dpo.py", "--model", "models/instruction-tuned"),
+        runs=("snippets/instruction_tuning.py",),
+        minutes=1,
+    ),
     Producer("prompt_tuning", "prompt_tuning", ("snippets/prompt_tuning.py",), minutes=1),
     Producer("prefix_tuning", "prefix_tuning", ("snippets/prefix_tuning.py",), minutes=1),
     Producer(
@@ -159,6 +174,8 @@ PRODUCERS: tuple[Producer, ...] = (
             "peft_finetuning/*.json",
             "prompt_tuning/*.json",
             "prefix_tuning/*.json",
+            "continued_pretraining/continued*.json",
+            "dpo/dpo_beta0.1*.json",
         ),
         minutes=0.1,
     ),
@@ -197,6 +214,17 @@ PRODUCERS: tuple[Producer, ...] = (
             "snippets/instruction_tuning.py",
         ),
         minutes=70,
+    ),
+    Producer(
+        "stages",
+        "stages",
+        ("benchmarks/stages.py",),
+        runs=(
+            "snippets/continued_pretraining.py",
+            "snippets/instruction_tuning.py",
+            "snippets/dpo.py",
+        ),
+        minutes=25,
     ),
     Producer(
         "benchmark",

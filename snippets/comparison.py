@@ -79,6 +79,9 @@ rows = {
     "LoRA r=8 (instruction-tuning rows)": {**trained("peft_finetuning", "lora_flan")},
     "prompt tuning (single-task rows)": {**trained("prompt_tuning", "prompt_text_spell")},
     "prefix tuning (single-task rows)": {**trained("prefix_tuning", "prefix_spell")},
+    # The stages around instruction tuning: raw domain text before it, preference pairs after it
+    "continued pretraining (domain text)": {**trained("continued_pretraining", "continued")},
+    "DPO after instruction tuning (beta 0.1)": {**trained("dpo", "dpo_beta0.1")},
 }
 # --8<-- [end:rows]
 

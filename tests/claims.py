@@ -189,3 +189,30 @@ COMPARISON = {
     # new wordings": its other seen tasks and held-out templates beat every other row by this much
     "instruction_tuning_lead_points": 0.40,
 }
+
+# docs/techniques/continued-pretraining.md, tests/techniques/test_continued_pretraining.py
+CONTINUED_PRETRAINING = {
+    "base_domain_at_most": 0.05,  # the base model on the cipher, few-shot and as facts
+    "learns_points": 0.25,  # cipher few-shot and facts rise by at least this (3-seed mean)
+    "default_run_learns_points": 0.20,  # the same, in the default run CI repeats
+    "instruction_at_most": 0.05,  # asked by instruction after continued pretraining alone
+    "no_mix_forgets_points": 0.40,  # toy-web few-shot falls by at least this without the mix
+    "mix_saves_points": 0.15,  # the mix keeps at least this much more toy-web few-shot
+    "mix_still_loses_points": 0.10,  # but it still loses at least this much against the base
+    "mix_costs_domain_points": 0.08,  # the mix learns this much less of the cipher few-shot
+    "instruction_tuning_alone_domain_at_most": 0.05,  # instruction tuning alone, the cipher
+    # instruction tuning, the toy web's tasks by instruction (its held-out cluster included)
+    "instruction_tuning_trained_at_least": 0.55,
+    "after_instruction_tuning_domain_at_most": 0.05,  # the cipher, once instruction-tuned after
+}
+
+# docs/techniques/dpo.md, tests/techniques/test_dpo.py
+DPO = {
+    "ranked_right_at_least": 0.65,  # held-out pairs whose chosen answer gained, every beta
+    "exact_match_cost_points": 0.15,  # DPO at the middle beta loses this much exact match
+    "small_beta_drift_nats": 1.0,  # the smallest beta lowers the chosen log-prob this much more
+    "small_beta_cost_points": 0.10,  # and loses this much more exact match than the largest
+    "sft_over_dpo_points": 0.15,  # SFT on the chosen answers keeps this much more exact match
+    "sft_kept_within_points": 0.05,  # SFT on the chosen answers stays this close to the start
+    "sibling_share_at_most": 0.25,  # of the start model's wrong answers, sibling-task answers
+}

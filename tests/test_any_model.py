@@ -41,6 +41,8 @@ RUNS = {
     "peft_finetuning": "--max-steps 2 --eval-words 1",
     "prompt_tuning": "--max-steps 2 --eval-words 1",
     "prefix_tuning": "--max-steps 2 --eval-words 1",
+    "continued_pretraining": "--max-steps 2 --eval-words 1",
+    "dpo": "--max-steps 2 --eval-words 1",
 }
 
 

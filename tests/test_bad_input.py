@@ -112,6 +112,9 @@ ARGUMENT_ROWS = {
         ["--output-dir", "{file}"],
         ["--output-dir", "not a folder"],
     ),
+    "no old text at all": ("continued_pretraining", ["--mix", "1"], ["--mix", "not in [0, 1)"]),
+    "beta of zero": ("dpo", ["--beta", "0"], ["--beta"]),
+    "unknown DPO method": ("dpo", ["--method", "ppo"], ["--method", "ppo"]),
     "too few real-model items": (
         "real_model_presentation",
         ["--items", "2"],

@@ -22,9 +22,15 @@ TRAINED = {
     "LoRA r=8 (instruction-tuning rows)": ("peft_finetuning", "lora_flan"),
     "prompt tuning (single-task rows)": ("prompt_tuning", "prompt_text_spell"),
     "prefix tuning (single-task rows)": ("prefix_tuning", "prefix_spell"),
+    "continued pretraining (domain text)": ("continued_pretraining", "continued"),
+    "DPO after instruction tuning (beta 0.1)": ("dpo", "dpo_beta0.1"),
 }
-# The rows trained on the instruction-tuning data: all weights, or LoRA beside them
-INSTRUCTION_TUNED = ("instruction tuning (FLAN style)", "LoRA r=8 (instruction-tuning rows)")
+# The rows trained on the instruction-tuning data: all weights, LoRA beside them, or DPO after it
+INSTRUCTION_TUNED = (
+    "instruction tuning (FLAN style)",
+    "LoRA r=8 (instruction-tuning rows)",
+    "DPO after instruction tuning (beta 0.1)",
+)
 
 
 @pytest.fixture(scope="module")

@@ -134,8 +134,10 @@ def test_a_code_change_in_an_imported_atlas_module_makes_figures_stale(copy):
         )
     )
     # atlas.comparison is imported by the comparison snippet, the seeds benchmark and atlas.jobs
-    # (the PEFT snippets and their sweep score with its columns); the speed benchmark runs them all
+    # (the PEFT snippets, their sweep and DPO score with its columns, and the stages benchmark runs
+    # DPO); the speed benchmark runs them all
     peft = {"peft_finetuning", "peft_finetuning.flan", "peft_finetuning.ia3", "peft_sweep"}
+    peft |= {"dpo", "stages"}
     assert (
         _stale(copy)
         == {"comparison", "seeds", "benchmark", "prompt_tuning", "prefix_tuning"} | peft

@@ -142,6 +142,17 @@ def millions(value: float, digits: int = 1) -> str:
     return f"{value / 1e6:.{digits}f}"
 
 
+def mean_of(runs: list[dict], *keys: str) -> float:
+    """The mean over seeds of one figure: `runs | mean_of("preference", "accuracy")` for
+    [{"preference": {"accuracy": 0.8}}, ...] (a benchmark's per-seed records)."""
+    values = []
+    for run in runs:
+        for key in keys:
+            run = run[key]
+        values.append(run)
+    return sum(values) / len(values)
+
+
 def define_env(env):
     from atlas import world
 
@@ -160,5 +171,5 @@ def define_env(env):
     env.macro(made_on_all)
     env.macro(constant)
     env.macro(ci_arg)
-    for f in (pct, points, num, minutes, millions):
+    for f in (pct, points, num, minutes, millions, mean_of):
         env.filter(f)

@@ -1,0 +1,140 @@
+"""Preference tuning with DPO: the instruction-tuned toy model taught which of two answers is best.
+
+Instruction tuning showed the model only right answers. Preference data is built as real preference
+data is: the model answers new requests, each answer is judged (here exactly), and each wrong one
+becomes a pair, the right answer chosen and the model's own answer rejected. DPO raises the chosen
+answer's probability against the rejected one's *relative to a frozen reference model* (the
+starting point); `beta` sets how far from the reference it may move. The baseline trains the same
+requests with plain SFT on the chosen answers only.
+
+DPO starts from an instruction-tuned model: `python snippets/instruction_tuning.py` makes it.
+
+    python snippets/dpo.py                         # DPO, beta 0.1
+    python snippets/dpo.py --beta 0.01             # a loose anchor to the reference
+    python snippets/dpo.py --method sft            # the baseline: SFT on the chosen answers
+"""
+# ci-args: --model models/toy-base --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model models/toy-base --method sft --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+
+import json
+from pathlib import Path
+
+from atlas import cli
+
+INSTRUCTION_TUNED = Path("models/instruction-tuned")  # where snippets/instruction_tuning.py saves
+
+parser = cli.parser(__doc__, results="dpo")
+parser.add_argument(
+    "--model", type=cli.model, default=None, help=f"{cli.MODEL_HELP} (default: {INSTRUCTION_TUNED})"
+)
+parser.add_argument(
+    "--method",
+    choices=["dpo", "sft"],
+    default="dpo",
+    help="DPO on the pairs, or SFT on their chosen answers only",
+)
+parser.add_argument(
+    "--beta", type=cli.positive, default=0.1, help="DPO's anchor to the reference model"
+)
+parser.add_argument("--max-steps", type=cli.at_least(1), default=40, help="steps of 32 pairs")
+parser.add_argument("--learning-rate", type=cli.positive, default=2e-4, help="peak learning rate")
+parser.add_argument("--seed", type=int, default=0, help="pairs, data order")
+parser.add_argument(
+    "--eval-words", type=cli.at_least(1), default=20, help="held-out words per task"
+)
+parser.add_argument(
+    "--output-dir", type=Path, default=Path("models/dpo"), help="where the model is saved"
+)
+args = cli.parse(parser)
+if args.model is None:
+    if not (INSTRUCTION_TUNED / "config.json").is_file():
+        parser.error(
+            f"DPO starts from an instruction-tuned model and there is none in {INSTRUCTION_TUNED}: "
+            "make it with `python snippets/instruction_tuning.py` (a minute and a half), "
+            "or pass --model"
+        )
+    args.model = str(INSTRUCTION_TUNED)
+
+# The heavy imports come after the arguments, so --help and a typo answer at once.
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import DPOConfig, DPOTrainer, SFTTrainer
+
+from atlas import jobs, stages, world
+from atlas.training import cpu_settings, save, sft_config, train, write_stats
+
+# --8<-- [start:data]
+MODEL = args.model  # the instruction-tuned toy model; or a Hub id
+model = AutoModelForCausalLM.from_pretrained(MODEL)
+reference = AutoModelForCausalLM.from_pretrained(MODEL)  # a frozen copy: where DPO is anchored
+tokenizer = AutoTokenizer.from_pretrained(MODEL)
+# The model answers 2,200 new requests; each wrong answer becomes a pair (right answer chosen).
+pairs = stages.preference_rows(model, tokenizer, n_per_task=200, seed=args.seed)
+held_out_pairs = stages.preference_rows(
+    model, tokenizer, n_per_task=40, split="eval", seed=args.seed
+)
+print(f"{len(pairs)} pairs (and {len(held_out_pairs)} held out), for example {pairs[0]}")
+# --8<-- [end:data]
+
+# --8<-- [start:train]
+before = jobs.measure(model, tokenizer, "flan", n_words=args.eval_words)
+
+if args.method == "dpo":
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=reference,
+        args=DPOConfig(
+            **cpu_settings(args.output_dir, args.max_steps, args.learning_rate, args.seed),
+            beta=args.beta,
+            max_length=128,
+        ),
+        train_dataset=Dataset.from_list(pairs),  # prompt / chosen / rejected
+        processing_class=tokenizer,
+    )
+else:  # the baseline: the same requests, the chosen answer as an ordinary SFT target
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_config(args.output_dir, args.max_steps, args.learning_rate, args.seed),
+        train_dataset=Dataset.from_list(
+            [{"prompt": p["prompt"], "completion": p["chosen"]} for p in pairs]
+        ),
+        processing_class=tokenizer,
+    )
+stats = train(trainer)  # trainer.train(), timed
+save(trainer, args.output_dir)
+print({k: v for k, v in stats.items() if k != "losses"})
+# --8<-- [end:train]
+
+# --8<-- [start:evaluate]
+tuned = AutoModelForCausalLM.from_pretrained(args.output_dir)
+preference = stages.preference_figures(tuned, reference, tokenizer, held_out_pairs)
+after = jobs.measure(tuned, tokenizer, "flan", n_words=args.eval_words)
+# The requests the model was asked by instruction before and after (the trained tasks' clusters).
+asked = lambda result: {  # noqa: E731
+    (e.task, e.condition, e.word): e.correct
+    for e in result.examples
+    if e.condition.startswith("instruction") and e.cluster != world.HELD_OUT_CLUSTER
+}
+right_before, right_after = asked(before), asked(after)
+mistakes = stages.sibling_answers(before)  # requests answered with a sibling task's answer
+figures = {
+    "pairs": len(pairs),
+    "preference": preference,
+    "before": jobs.summary(before.by_task(), "flan"),
+    "after": jobs.summary(after.by_task(), "flan"),
+    "sibling_answers_before": len(mistakes),
+    "requests": len(right_before),
+    "wrong_before": sum(not ok for ok in right_before.values()),
+    "fixed": sum(right_after[k] and not ok for k, ok in right_before.items()),
+    "broken": sum(ok and not right_after[k] for k, ok in right_before.items()),
+}
+print(json.dumps(figures, indent=1))
+# --8<-- [end:evaluate]
+
+NAME = args.method if args.method == "sft" else f"dpo_beta{args.beta:g}"
+results = args.results_dir
+results.mkdir(parents=True, exist_ok=True)
+after.save(results, NAME)  # the harness's tables (the comparison page reads them)
+(results / f"{NAME}_figures.json").write_text(json.dumps(figures, indent=1) + "\n")
+(results / f"{NAME}_pairs.json").write_text(json.dumps(pairs[:4], indent=1) + "\n")
+write_stats(results, NAME, stats, method=args.method, beta=args.beta, pairs=len(pairs))
