@@ -204,6 +204,7 @@ CONTINUED_PRETRAINING = {
     # instruction tuning, the toy web's tasks by instruction (its held-out cluster included)
     "instruction_tuning_trained_at_least": 0.55,
     "after_instruction_tuning_domain_at_most": 0.05,  # the cipher, once instruction-tuned after
+    "after_instruction_tuning_same_within_points": 0.05,  # toy web by instruction, as IT alone
 }
 
 # docs/techniques/dpo.md, tests/techniques/test_dpo.py
@@ -214,5 +215,8 @@ DPO = {
     "small_beta_cost_points": 0.10,  # and loses this much more exact match than the largest
     "sft_over_dpo_points": 0.15,  # SFT on the chosen answers keeps this much more exact match
     "sft_kept_within_points": 0.05,  # SFT on the chosen answers stays this close to the start
+    "sft_gain_at_most_points": 0.03,  # and does not raise exact match by more than this
+    "sft_ranks_within_points": 0.05,  # it ranks held-out pairs about as well as DPO (middle beta)
+    "largest_beta_cost_points": 0.03,  # even the largest beta loses this much exact match
     "sibling_share_at_most": 0.25,  # of the start model's wrong answers, sibling-task answers
 }

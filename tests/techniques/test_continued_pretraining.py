@@ -67,6 +67,13 @@ def test_without_the_old_text_the_old_domain_is_overwritten_and_the_mix_saves_mu
     assert alone <= base - CLAIMS["no_mix_forgets_points"]
     assert mixed >= alone + CLAIMS["mix_saves_points"]
     assert mixed <= base - CLAIMS["mix_still_loses_points"]
+    facts = {
+        label: mean(stages["continued"][label], "general_fact")
+        for label in ("base model", "continued pretraining, a quarter old text")
+    }
+    assert facts["continued pretraining, a quarter old text"] <= (
+        facts["base model"] - CLAIMS["mix_still_loses_points"]
+    )
     # and the mix costs some of the new domain: fewer steps on its text
     cipher_alone = mean(
         stages["continued"]["continued pretraining, domain text only"], "domain_few_shot"
@@ -91,3 +98,8 @@ def test_instruction_tuning_after_continued_pretraining_erases_the_domain(stages
     assert mean(after, "domain_few_shot") <= CLAIMS["after_instruction_tuning_domain_at_most"]
     assert mean(after, "domain_instruction") <= CLAIMS["after_instruction_tuning_domain_at_most"]
     assert mean(after, "general_instruction") >= CLAIMS["instruction_tuning_trained_at_least"]
+    alone = mean(stages["which_stage"]["instruction tuning only"], "general_instruction")
+    assert (
+        abs(mean(after, "general_instruction") - alone)
+        <= CLAIMS["after_instruction_tuning_same_within_points"]
+    )
