@@ -188,6 +188,10 @@ COMPARISON = {
     # "Instruction tuning is the only row that does many tasks when asked in words and copes with
     # new wordings": its other seen tasks and held-out templates beat every other row by this much
     "instruction_tuning_lead_points": 0.40,
+    # "DPO ... keeps its shape (nothing on bare input, requests answered), but far lower on the
+    # seen tasks' instruction columns" than the instruction-tuned row it starts from
+    "dpo_bare_at_most": 0.05,
+    "dpo_below_instruction_tuning_points": 0.10,
 }
 
 # docs/techniques/continued-pretraining.md, tests/techniques/test_continued_pretraining.py

@@ -151,3 +151,14 @@ def _compare_tables(a: str, b: str, where: str) -> list[str]:
             elif u != v:
                 out.append(f"{where}:{i}: {u!r}, committed {v!r}")
     return out
+
+
+def seed_mean(runs: list[dict], *keys: str) -> float:
+    """The mean over seeds of one figure of a benchmark's per-seed records, the way the pages
+    render it (tools/macros.py `mean_of`): `seed_mean(runs, "preference", "accuracy")`."""
+    values = []
+    for run in runs:
+        for key in keys:
+            run = run[key]
+        values.append(run)
+    return sum(values) / len(values)

@@ -61,3 +61,13 @@ def test_only_instruction_tuning_does_many_tasks_asked_in_words(rows, column):
     for name in INSTRUCTION_TUNED:
         tuned = rows[name][column]
         assert len(others) >= 7 and tuned >= max(others) + CLAIMS["instruction_tuning_lead_points"]
+
+
+def test_dpo_keeps_instruction_tuning_s_shape_but_lower(rows):
+    dpo, tuned = (
+        rows["DPO after instruction tuning (beta 0.1)"],
+        rows["instruction tuning (FLAN style)"],
+    )
+    assert dpo["target_bare"] <= CLAIMS["dpo_bare_at_most"]
+    for column in ("target_instruction", "other_seen_instruction", "held_out_templates"):
+        assert dpo[column] <= tuned[column] - CLAIMS["dpo_below_instruction_tuning_points"], column

@@ -7,9 +7,9 @@ benchmark (benchmarks/stages.py; tests/test_generated.py checks it for staleness
 from __future__ import annotations
 
 import json
-import statistics
 
 import pytest
+from figures import seed_mean as mean
 
 from atlas import GENERATED_DIR
 from claims import CONTINUED_PRETRAINING as CLAIMS
@@ -25,10 +25,6 @@ def run(run_snippet):
 @pytest.fixture(scope="module")
 def stages() -> dict:
     return json.loads((GENERATED_DIR / "stages" / "stages.json").read_text())
-
-
-def mean(runs: list[dict], key: str) -> float:
-    return statistics.mean(r[key] for r in runs)
 
 
 def test_the_default_run_learns_the_cipher_from_text_and_still_answers_no_request(run):

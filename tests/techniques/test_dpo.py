@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import subprocess
 import sys
 
 import pytest
+from figures import seed_mean as mean
 
 from atlas import GENERATED_DIR, ROOT, world
 from claims import DPO as CLAIMS
@@ -30,15 +30,6 @@ def smoke(run_snippet):
 @pytest.fixture(scope="module")
 def dpo() -> dict:
     return json.loads((GENERATED_DIR / "stages" / "stages.json").read_text())["dpo"]
-
-
-def mean(runs: list[dict], *keys: str) -> float:
-    values = []
-    for r in runs:
-        for k in keys:
-            r = r[k]
-        values.append(r)
-    return statistics.mean(values)
 
 
 def test_the_short_run_writes_the_figures_the_page_reads(smoke):
