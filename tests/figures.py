@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 # How far a figure may move on another CPU kind. A rerun whose float bits differ is, for a greedy
@@ -153,12 +154,7 @@ def _compare_tables(a: str, b: str, where: str) -> list[str]:
     return out
 
 
-def seed_mean(runs: list[dict], *keys: str) -> float:
-    """The mean over seeds of one figure of a benchmark's per-seed records, the way the pages
-    render it (tools/macros.py `mean_of`): `seed_mean(runs, "preference", "accuracy")`."""
-    values = []
-    for run in runs:
-        for key in keys:
-            run = run[key]
-        values.append(run)
-    return sum(values) / len(values)
+# The mean over seeds of one figure of a benchmark's per-seed records, computed by the very function
+# that renders it on the pages: seed_mean(runs, "preference", "accuracy").
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tools/
+from tools.macros import mean_of as seed_mean  # noqa: E402,F401
