@@ -194,6 +194,19 @@ PRODUCERS: tuple[Producer, ...] = (
     ),
     Producer("chat_sft", "chat_sft", ("snippets/chat_sft.py",), minutes=1),
     Producer("pitfalls", "pitfalls", ("snippets/pitfalls.py",), minutes=0.5),
+    # The playground exports the checkpoints these snippets save (run them, or their producers,
+    # first): their code is an input, like the base model's.
+    Producer(
+        "playground",
+        "playground",
+        ("tools/export_playground.py",),
+        runs=(
+            "snippets/single_task_finetuning.py",
+            "snippets/instruction_tuning.py",
+            "snippets/chat_sft.py",
+        ),
+        minutes=6,
+    ),
     Producer("seeds", "seeds", ("benchmarks/seeds.py",), runs=TOY_FINE_TUNING, minutes=40),
     Producer(
         "chat_pitfalls",

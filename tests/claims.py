@@ -224,3 +224,12 @@ DPO = {
     "largest_beta_cost_points": 0.03,  # even the largest beta loses this much exact match
     "sibling_share_at_most": 0.25,  # of the start model's wrong answers, sibling-task answers
 }
+
+# docs/playground.md, tests/test_playground.py
+PLAYGROUND = {
+    # "int8 weights change many answers": every model keeps at most this share (%) of its answers
+    "int8_agreement_at_most_pct": 90,
+    "models_bytes_at_most": 25e6,  # the float32 models together: the page's download budget
+    # ... and yet exact match moves by at most this many points (wrong answers become other ones)
+    "int8_exact_match_within_points": 2,
+}

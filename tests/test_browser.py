@@ -487,6 +487,142 @@ def test_light_and_dark_schemes(browser, origin):
         context.close()
 
 
+# -- the playground -------------------------------------------------------------------------------
+
+PLAYGROUND = ROOT / "docs" / "generated" / "playground"
+# What the playground may cost a reader on this machine: its whole download (models and runtime)
+# and the time from opening the page to the first answer in headless Chromium.
+PLAYGROUND_BYTES_AT_MOST = 45e6
+FIRST_ANSWER_MS_AT_MOST = 30_000
+ANSWERED = "() => Boolean(document.querySelector('#atlas-playground[data-answered]'))"
+# Every resource the page fetched, in bytes as they came over the wire (the server does not
+# compress), the page itself included.
+LOADED_BYTES = """() => performance.getEntriesByType('navigation')
+  .concat(performance.getEntriesByType('resource'))
+  .reduce((sum, e) => sum + (e.encodedBodySize || 0), 0)"""
+
+
+@pytest.fixture(scope="module")
+def playground_tab(context, origin) -> Iterator[Tab]:
+    """The playground opened as a link from the single-task page opens it, answered once."""
+    tab = Tab(context, origin)
+    tab.page.goto(f"{origin}/playground/?model=single-task&input=instruction&task=reverse")
+    tab.page.wait_for_function(ANSWERED, timeout=120_000)
+    yield tab
+    tab.page.close()
+
+
+def test_playground_loads_its_models_and_answers(playground_tab):
+    """The page answers with every model, from the site alone, within the budget; the figures go
+    to .cache/playground.json for the closing note."""
+    page = playground_tab.page
+    loaded = page.evaluate(LOADED_BYTES)
+    first = page.evaluate("() => window.atlasPlayground.firstAnswerMs")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "playground.png", full_page=True)
+    (ROOT / ".cache" / "playground.json").write_text(
+        json.dumps({"loaded_bytes": loaded, "first_answer_ms": first}) + "\n"
+    )
+    assert not playground_tab.errors and not playground_tab.foreign, (
+        playground_tab.errors + playground_tab.foreign
+    )
+    assert loaded <= PLAYGROUND_BYTES_AT_MOST, f"the playground downloads {loaded / 1e6:.1f} MB"
+    assert first <= FIRST_ANSWER_MS_AT_MOST, f"first answer after {first / 1000:.1f} s"
+    rows = page.locator(".atlas-pg-answers tbody tr")
+    assert rows.count() == len(json.loads((PLAYGROUND / "playground.json").read_text())["models"])
+    assert (
+        page.locator(".atlas-pg-answers .atlas-pg-right, .atlas-pg-answers .atlas-pg-wrong").count()
+        == rows.count()
+    )
+
+
+def test_playground_link_presets_model_and_presentation(playground_tab):
+    page = playground_tab.page
+    assert page.locator("tr.atlas-pg-preset").get_attribute("data-model") == "single-task"
+    assert page.locator("select[name=presentation]").input_value() == "instruction"
+    assert page.locator("select[name=task]").input_value() == "reverse"
+
+
+def test_playground_answers_as_the_python_harness(playground_tab):
+    """Every model, in the browser, on the fixed prompts: the same prompt and token ids as Python
+    builds, and the answer the PyTorch harness gave (expected.json; tests/test_playground.py
+    checks the committed ONNX files against it on this CPU)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(ROOT / "models" / "toy-base")
+    expected = json.loads((PLAYGROUND / "expected.json").read_text())
+    got = playground_tab.page.evaluate(
+        """async ({prompts, models}) => {
+             const out = {};
+             for (const model of models) {
+               out[model] = [];
+               for (const p of prompts) {
+                 out[model].push(await window.atlasPlayground.answer({model, ...p}));
+               }
+             }
+             return out;
+           }""",
+        {"prompts": expected["prompts"], "models": list(expected["models"])},
+    )
+    wrong = []
+    for model, answers in expected["models"].items():
+        for prompt, want, have in zip(expected["prompts"], answers, got[model]):
+            assert have["prompt"] == prompt["prompt"]
+            assert have["ids"] == tokenizer(prompt["prompt"])["input_ids"]
+            if (have["prediction"], have["continuation"]) != (
+                want["prediction"],
+                want["continuation"],
+            ):
+                wrong.append(
+                    f"{model} {prompt['presentation']} {prompt['task']}: "
+                    f"{have['continuation']!r} instead of {want['continuation']!r}"
+                )
+            elif abs(have["top"][0][0][1] - want["top"][0][0][1]) > 1e-3:
+                wrong.append(
+                    f"{model} {prompt['presentation']} {prompt['task']}: first-step "
+                    f"probability {have['top'][0][0][1]} instead of {want['top'][0][0][1]}"
+                )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_playground_marks_answers_with_the_toy_worlds_tasks(playground_tab):
+    """The page's task functions (for right / wrong on any word) are atlas.world's."""
+    from atlas import world
+
+    words = (
+        world.words("eval", 40) + world.words("train", 40) + ["ab", "aaaaaaaaaaaa", "zyxwvutsrqpo"]
+    )
+    got = playground_tab.page.evaluate(
+        """({tasks, words}) =>
+             tasks.map(t => words.map(w => window.atlasPlayground.taskAnswer(t, w)))""",
+        {"tasks": list(world.TASKS), "words": words},
+    )
+    for task, answers in zip(world.TASKS, got):
+        assert answers == [world.answer(task, w) for w in words], task
+
+
+def test_playground_explains_a_bad_word(playground_tab):
+    page = playground_tab.page
+    page.fill("input[name=word]", "Kitab1")
+    status = page.locator(".atlas-pg-status.atlas-pg-error")
+    status.wait_for(timeout=5_000)
+    assert "lowercase letters" in status.inner_text()
+
+
+def test_playground_without_webassembly(context, origin):
+    """A browser without WebAssembly gets one clear sentence, and no model download."""
+    tab = Tab(context, origin)
+    try:
+        tab.page.add_init_script("delete window.WebAssembly")
+        tab.page.goto(f"{origin}/playground/")
+        message = tab.page.locator(".atlas-pg-error")
+        message.wait_for(timeout=10_000)
+        assert "WebAssembly" in message.inner_text()
+        assert tab.page.evaluate(LOADED_BYTES) < 10e6  # the page and its theme, no model
+    finally:
+        tab.page.close()
+
+
 # -- the checks themselves ------------------------------------------------------------------------
 
 

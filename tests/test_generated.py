@@ -76,6 +76,7 @@ def copy(tmp_path):
         "atlas",
         "snippets",
         "benchmarks",
+        "tools",  # the playground's export script
         "docs/generated",
         "models/toy-base",
         "requirements",
@@ -110,13 +111,15 @@ def test_a_code_change_in_a_snippet_makes_its_figures_stale(copy):
     assert "learning_rate=1e-3" in text
     snippet.write_text(text.replace("learning_rate=1e-3", "learning_rate=2e-3", 1))
     # the figures of both its variants (the hybrid is --inputs instruction), and the benchmarks
-    # that run it (the PEFT sweep runs it as its full fine-tuning reference)
+    # that run it (the PEFT sweep runs it as its full fine-tuning reference), and the playground,
+    # which exports the models it saves
     assert _stale(copy) == {
         "single_task_finetuning",
         "hybrid_finetuning",
         "seeds",
         "peft_sweep",
         "benchmark",
+        "playground",
     }
     message = "\n".join(str(p) for p in provenance.check(copy))
     assert (
@@ -135,9 +138,9 @@ def test_a_code_change_in_an_imported_atlas_module_makes_figures_stale(copy):
     )
     # atlas.comparison is imported by the comparison snippet, the seeds benchmark and atlas.jobs
     # (the PEFT snippets, their sweep and DPO score with its columns, and the stages benchmark runs
-    # DPO); the speed benchmark runs them all
+    # DPO, and the playground decodes with its stop rule); the speed benchmark runs them all
     peft = {"peft_finetuning", "peft_finetuning.flan", "peft_finetuning.ia3", "peft_sweep"}
-    peft |= {"dpo", "stages"}
+    peft |= {"dpo", "stages", "playground"}
     assert (
         _stale(copy)
         == {"comparison", "seeds", "benchmark", "prompt_tuning", "prefix_tuning"} | peft

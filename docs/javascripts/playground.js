@@ -1,0 +1,367 @@
+// The playground (playground.md): the toy models answer side by side in the reader's browser, with
+// onnxruntime-web (vendored in assets/vendor) and the ONNX files tools/export_playground.py writes.
+// Nothing about prompts is typed here: generated/playground/playground.json holds the toy world's
+// templates and patterns, rendered by atlas/playground.py from the functions the harness uses.
+// Decoding is atlas.playground.greedy's: the whole sequence through the model at every step,
+// greedy, stopped by the harness's rule (the end-of-sequence token, or a line of text and then a
+// newline). tests/test_playground.py checks the answers against the Python harness's.
+const SITE_ROOT = new URL("../", import.meta.url);
+const DATA_DIR = new URL("generated/playground/", SITE_ROOT);
+const WORD = /^[a-z]+$/;
+
+let loaded = null; // Promise of {ort, spec, tokenizer, sessions}, shared by every visit
+
+// The toy world's tasks, for marking an answer right or wrong on any word the reader types; the
+// test compares them with atlas.world on many words.
+const VOWELS = "aeiou";
+const TASK_ANSWERS = {
+  first_letter: (w) => w[0],
+  last_letter: (w) => w[w.length - 1],
+  second_letter: (w) => w[1],
+  reverse: (w) => [...w].reverse().join(""),
+  sort: (w) => [...w].sort().join(""),
+  rotate: (w) => w.slice(1) + w[0],
+  swap_ends: (w) => (w.length > 1 ? w[w.length - 1] + w.slice(1, -1) + w[0] : w),
+  uppercase: (w) => w.toUpperCase(),
+  double: (w) => [...w].map((c) => c + c).join(""),
+  spell: (w) => [...w].join("-"),
+  remove_vowels: (w) => [...w].filter((c) => !VOWELS.includes(c)).join(""),
+  length: (w) => String(w.length),
+  vowel_count: (w) => String([...w].filter((c) => VOWELS.includes(c)).length),
+  consonant_count: (w) => String([...w].filter((c) => !VOWELS.includes(c)).length),
+};
+
+class Tokenizer {
+  // The toy tokenizer: special tokens first, then one token per character.
+  constructor(spec) {
+    this.vocab = spec.vocab;
+    this.ids = new Map(spec.vocab.map((token, id) => [token, id]));
+    this.specials = spec.special_tokens; // longest first
+    this.special = new Set(spec.special_tokens);
+    this.unk = spec.unk_id;
+  }
+  encode(text) {
+    const ids = [];
+    let i = 0;
+    next: while (i < text.length) {
+      for (const s of this.specials) {
+        if (text.startsWith(s, i)) {
+          ids.push(this.ids.get(s));
+          i += s.length;
+          continue next;
+        }
+      }
+      ids.push(this.ids.has(text[i]) ? this.ids.get(text[i]) : this.unk);
+      i += 1;
+    }
+    return ids;
+  }
+  decode(ids) {
+    return ids.map((id) => this.vocab[id]).filter((t) => !this.special.has(t)).join("");
+  }
+}
+
+function fill(pattern, values) {
+  // Python's str.format for the names it is given, in one pass.
+  return pattern.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
+}
+
+function buildPrompt(spec, taskName, presentationKey, word, templateId) {
+  const task = spec.tasks.find((t) => t.name === taskName);
+  const presentation = spec.presentations.find((p) => p.key === presentationKey);
+  if (!task) throw new Error(`unknown task ${taskName}`);
+  if (!presentation) throw new Error(`unknown presentation ${presentationKey}`);
+  const p = spec.patterns;
+  const instruction = () => fill(spec.templates[templateId], { noun: task.noun, x: word });
+  switch (presentation.kind) {
+    case "bare":
+      return fill(p.bare, { x: word });
+    case "instruction":
+      return fill(p.instruction, { instruction: instruction() });
+    case "chat":
+      return p.chat_prefix + instruction() + p.chat_suffix;
+    case "few_shot":
+      return (
+        spec.demo_words.map((d, i) => fill(p.few_shot_demo, { d, y: task.demo_answers[i] })).join("") +
+        fill(p.few_shot_query, { x: word })
+      );
+    case "fact":
+      return fill(task.fact_prompt, { x: word });
+    default:
+      return fill(p.tag, { task: task.name, x: word });
+  }
+}
+
+function extractAnswer(text) {
+  // evaluation.extract_answer: the first line, up to the end of its first sentence.
+  const line = text.trim().split("\n")[0];
+  let answer = line.split(". ")[0].trim();
+  if (answer.endsWith(".")) answer = answer.slice(0, -1);
+  return answer.trim();
+}
+
+function topTokens(logits, k) {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  const order = exps.map((_, i) => i).sort((a, b) => exps[b] - exps[a]); // stable: ties by id
+  return order.slice(0, k).map((i) => [i, exps[i] / sum]);
+}
+
+async function greedy(state, session, prompt) {
+  const { ort, spec, tokenizer } = state;
+  const promptIds = tokenizer.encode(prompt);
+  const ids = [...promptIds];
+  const top = [];
+  const continuation = () => {
+    let row = ids.slice(promptIds.length);
+    const end = row.indexOf(spec.eos_id);
+    if (end >= 0) row = row.slice(0, end);
+    const text = tokenizer.decode(row);
+    return { text, done: end >= 0 || text.trimStart().includes("\n") };
+  };
+  for (let step = 0; step < spec.max_new_tokens && ids.length < spec.max_positions; step++) {
+    const input = new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
+    const logits = (await session.run({ input_ids: input })).logits.data;
+    let best = 0;
+    for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+    if (step < spec.probability_steps) {
+      top.push(topTokens(logits, spec.top_k).map(([id, p]) => [spec.vocab[id], p]));
+    }
+    ids.push(best);
+    if (continuation().done) break;
+  }
+  const { text } = continuation();
+  return { prompt, ids: promptIds, continuation: text, prediction: extractAnswer(text), top };
+}
+
+async function load() {
+  if (!loaded) {
+    loaded = (async () => {
+      const started = performance.now();
+      const spec = await (await fetch(new URL("playground.json", DATA_DIR))).json();
+      const runtime = new URL(spec.runtime, SITE_ROOT); // the vendored onnxruntime-web
+      const ort = await import(new URL("ort.wasm.min.mjs", runtime).href);
+      ort.env.wasm.wasmPaths = runtime.href;
+      ort.env.wasm.numThreads = 1; // threads need a cross-origin-isolated page; one is enough here
+      ort.env.logLevel = "error";
+      const sessions = new Map();
+      for (const model of spec.models) {
+        const bytes = await (await fetch(new URL(model.file, DATA_DIR))).arrayBuffer();
+        sessions.set(model.key, await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }));
+      }
+      return { ort, spec, tokenizer: new Tokenizer(spec), sessions, loadMs: performance.now() - started };
+    })();
+    loaded.catch(() => (loaded = null)); // a failed load may be retried on the next visit
+  }
+  return loaded;
+}
+
+// --- the page ------------------------------------------------------------------------------------
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+function visible(token) {
+  return token.replace(/\n/g, "↵").replace(/^ $/, "␣");
+}
+
+function showPrompt(prompt) {
+  // Newlines marked, so that a prompt that ends with one shows it.
+  return prompt.replace(/\n/g, "↵\n");
+}
+
+function controls(spec, params) {
+  const task = element("select", { name: "task", "aria-label": "task" });
+  const clusters = [...new Set(spec.tasks.map((t) => t.cluster))];
+  for (const cluster of clusters) {
+    const heldOut = cluster === spec.held_out_cluster ? " (held out of instruction tuning)" : "";
+    const group = element("optgroup", { label: cluster + heldOut });
+    for (const t of spec.tasks.filter((t) => t.cluster === cluster)) {
+      group.append(element("option", { value: t.name }, t.name.replace(/_/g, " ")));
+    }
+    task.append(group);
+  }
+  const presentation = element("select", { name: "presentation", "aria-label": "input presentation" });
+  for (const p of spec.presentations) presentation.append(element("option", { value: p.key }, p.label));
+  const word = element("input", {
+    name: "word", "aria-label": "word", autocomplete: "off", spellcheck: "false",
+    maxlength: String(spec.max_word_letters),
+  });
+  const template = element("select", { name: "template", "aria-label": "instruction template" });
+  task.value = spec.tasks.some((t) => t.name === params.get("task")) ? params.get("task") : "spell";
+  presentation.value = spec.presentations.some((p) => p.key === params.get("input"))
+    ? params.get("input")
+    : "instruction";
+  word.value = params.get("word") || spec.default_word;
+  return { task, presentation, word, template };
+}
+
+function fillTemplates(spec, form, wanted) {
+  const p = spec.presentations.find((x) => x.key === form.presentation.value);
+  const ids = p.templates === "held_out" ? spec.held_out_template_ids : spec.seen_template_ids;
+  const keep = ids.includes(Number(wanted)) ? Number(wanted) : ids[0];
+  // Each template as the reader's task fills it, the word left as "…" and newlines marked.
+  const task = spec.tasks.find((t) => t.name === form.task.value);
+  const shown = (id) => fill(spec.templates[id], { noun: task.noun, x: "…" }).replace(/\n/g, " ↵ ");
+  form.template.replaceChildren(...ids.map((id) => element("option", { value: String(id) }, shown(id))));
+  form.template.value = String(keep);
+  form.template.closest("label").hidden = p.templates === "-";
+}
+
+async function mount(root) {
+  const status = element("p", { class: "atlas-pg-status", role: "status" }, "Loading the models…");
+  root.replaceChildren(status);
+  if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
+    status.className = "atlas-pg-status atlas-pg-error";
+    status.textContent =
+      "This playground runs the models inside your browser with WebAssembly, which this browser " +
+      "does not offer (or has turned off). Every answer it would show is also in the tables of the " +
+      "technique pages.";
+    return;
+  }
+  let state;
+  try {
+    state = await load();
+  } catch (error) {
+    status.className = "atlas-pg-status atlas-pg-error";
+    status.textContent = `The models could not be loaded: ${error.message}`;
+    return;
+  }
+  if (!root.isConnected) return; // the reader went to another page meanwhile
+  const { spec } = state;
+  const params = new URLSearchParams(location.search);
+  const preset = params.get("model");
+  const form = controls(spec, params);
+  const label = (text, control) => element("label", {}, element("span", {}, text), control);
+  const promptBox = element("pre", { class: "atlas-pg-prompt" });
+  const rows = new Map();
+  const body = element("tbody");
+  for (const model of spec.models) {
+    const cells = [element("td"), element("td"), element("td")];
+    const link = element("a", { href: new URL(model.url, SITE_ROOT).href }, model.label);
+    const row = element("tr", { "data-model": model.key }, element("th", { scope: "row" }, link), ...cells);
+    if (model.key === preset) row.classList.add("atlas-pg-preset");
+    rows.set(model.key, cells);
+    body.append(row);
+  }
+  const table = element(
+    "table",
+    {},
+    element(
+      "thead",
+      {},
+      element("tr", {}, ...["model", "answer", "right?", "next-token probabilities"].map((h) => element("th", {}, h)))
+    ),
+    body
+  );
+  root.replaceChildren(
+    element(
+      "div",
+      { class: "atlas-pg-controls" },
+      label("Task", form.task),
+      label("Word", form.word),
+      label("Input presentation", form.presentation),
+      label("Instruction template", form.template)
+    ),
+    status,
+    element("p", { class: "atlas-pg-caption" }, "The prompt every model receives:"),
+    promptBox,
+    // A plain table inside the theme's scroll box, so that it looks and scrolls like every table.
+    element(
+      "div",
+      { class: "atlas-pg-answers md-typeset__scrollwrap" },
+      element("div", { class: "md-typeset__table" }, table)
+    )
+  );
+  fillTemplates(spec, form, params.get("template"));
+
+  let run = 0;
+  const answerAll = async () => {
+    const current = ++run;
+    const word = form.word.value.trim();
+    if (!WORD.test(word) || word.length < 2 || word.length > spec.max_word_letters) {
+      status.className = "atlas-pg-status atlas-pg-error";
+      status.textContent =
+        `Type a word of 2 to ${spec.max_word_letters} lowercase letters (a to z): the toy world's ` +
+        "words are lowercase, and its tokenizer knows nothing else the tasks could use.";
+      return;
+    }
+    const task = form.task.value;
+    const prompt = buildPrompt(spec, task, form.presentation.value, word, Number(form.template.value));
+    const expected = TASK_ANSWERS[task](word);
+    promptBox.textContent = showPrompt(prompt);
+    const url = new URL(location.href);
+    url.searchParams.set("task", task);
+    url.searchParams.set("word", word);
+    url.searchParams.set("input", form.presentation.value);
+    url.searchParams.set("template", form.template.value);
+    history.replaceState(history.state, "", url);
+    status.className = "atlas-pg-status";
+    status.textContent = "Answering…";
+    for (const model of spec.models) {
+      const result = await greedy(state, state.sessions.get(model.key), prompt);
+      if (current !== run) return; // the reader changed the question meanwhile
+      const [answer, verdict, probabilities] = rows.get(model.key);
+      answer.replaceChildren(result.prediction ? element("code", {}, result.prediction) : element("em", {}, "nothing"));
+      const right = result.prediction === expected;
+      verdict.replaceChildren(
+        element("span", { class: right ? "atlas-pg-right" : "atlas-pg-wrong" }, right ? "✓ right" : "✗ wrong"),
+        right ? "" : element("span", { class: "atlas-pg-expected" }, " (", element("code", {}, expected), ")")
+      );
+      probabilities.replaceChildren(
+        ...result.top.map((step, i) =>
+          element(
+            "div",
+            { class: "atlas-pg-step" },
+            element("span", { class: "atlas-pg-step-label" }, `${i + 1}.`),
+            ...step.map(([token, p]) => element("span", { class: "atlas-pg-token" }, element("code", {}, visible(token)), ` ${Math.round(100 * p)}%`))
+          )
+        )
+      );
+      if (!window.atlasPlayground.firstAnswerMs) window.atlasPlayground.firstAnswerMs = performance.now();
+    }
+    status.textContent = `${spec.models.length} models answered, in your browser.`;
+    root.dataset.answered = String(current);
+  };
+  let timer = null;
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(answerAll, 150);
+  };
+  form.presentation.addEventListener("change", () => {
+    fillTemplates(spec, form, form.template.value);
+    soon();
+  });
+  form.task.addEventListener("change", () => {
+    fillTemplates(spec, form, form.template.value);
+    soon();
+  });
+  form.template.addEventListener("change", soon);
+  form.word.addEventListener("input", soon);
+  await answerAll();
+}
+
+// What the tests (and the curious, in the console) use: the same prompts and decoding as the page.
+window.atlasPlayground = {
+  taskAnswer: (task, word) => TASK_ANSWERS[task](word),
+  async answer({ model, task, presentation, word, template_id }) {
+    const state = await load();
+    const prompt = buildPrompt(state.spec, task, presentation, word, template_id);
+    return greedy(state, state.sessions.get(model), prompt);
+  },
+  async loadMs() {
+    return (await load()).loadMs;
+  },
+  firstAnswerMs: null,
+};
+
+document$.subscribe(() => {
+  const root = document.getElementById("atlas-playground");
+  if (root) mount(root);
+});
