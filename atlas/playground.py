@@ -10,7 +10,6 @@ text and then a newline).
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -77,6 +76,9 @@ PRESENTATIONS = ("bare", "instruction", "instruction_held_out", "few_shot", "cha
 # The browser runtime, vendored into docs/assets/vendor/onnxruntime-web-<version>/ by
 # tools/vendor_onnxruntime_web.sh (which reads the version here).
 ONNXRUNTIME_WEB = "1.30.0"
+# The files of its npm package the page loads: the ES module API (WebAssembly backend only), its
+# Emscripten loader and the WebAssembly binary.
+RUNTIME_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 DEMO_SEED = 11  # which training words the page's few-shot prompts show (fixed, so a test can
 # rebuild the page's prompts in Python)
 MAX_WORD_LETTERS = 12  # the longest word the page accepts (the toy world's words have 3 to 7)
@@ -132,12 +134,14 @@ def spec(tokenizer) -> dict:
     vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     return {
         "runtime": f"assets/vendor/onnxruntime-web-{ONNXRUNTIME_WEB}/",  # relative to the site root
+        "runtime_module": RUNTIME_FILES[0],
         "vocab": vocab,
         "special_tokens": sorted(tokenizer.all_special_tokens, key=len, reverse=True),
         "eos_id": tokenizer.eos_token_id,
         "unk_id": tokenizer.unk_token_id,
         "max_positions": tokenizer.model_max_length,
-        "max_new_tokens": max_new_tokens(tokenizer),
+        "grid_max_new_tokens": grid_max_new_tokens(tokenizer),
+        "extra_new_tokens": evaluation.Example.extra_new_tokens,
         "max_word_letters": MAX_WORD_LETTERS,
         "top_k": TOP_K,
         "probability_steps": PROBABILITY_STEPS,
@@ -189,13 +193,19 @@ def spec(tokenizer) -> dict:
     }
 
 
-def max_new_tokens(tokenizer) -> int:
-    """The harness's budget (the longest answer plus two tokens) for the longest word the page
-    accepts."""
-    longest = "".join(string.ascii_lowercase)[:MAX_WORD_LETTERS]
-    answers = [t.fn(longest) for t in world.TASKS.values()]
-    longest_answer = max(len(tokenizer.encode(a, add_special_tokens=False)) for a in answers)
-    return longest_answer + evaluation.Example.extra_new_tokens
+def grid_max_new_tokens(tokenizer) -> int:
+    """The harness's budget on the site's evaluation grid: its longest answer plus two tokens."""
+    grid = evaluation.build_examples(tokenizer, ("bare",))  # every task on the grid's words
+    longest = max(len(tokenizer.encode(e.answer, add_special_tokens=False)) for e in grid)
+    return longest + evaluation.Example.extra_new_tokens
+
+
+def max_new_tokens(tokenizer, word: str, grid_budget: int) -> int:
+    """The page's budget for `word`: the harness's on the site's grid, or, for a word longer than
+    the grid's, the longest answer any task gives for it plus two tokens."""
+    answers = [t.fn(word) for t in world.TASKS.values()]
+    longest = max(len(tokenizer.encode(a, add_special_tokens=False)) for a in answers)
+    return max(grid_budget, longest + evaluation.Example.extra_new_tokens)
 
 
 def prompt(tokenizer, task: str, presentation: str, word: str, template_id: int | None = None):
@@ -228,6 +238,7 @@ def check_prompts(tokenizer) -> list[dict]:
     """The fixed set the browser test runs through every model: each of CHECK_TASKS in every
     presentation, each on its own held-out word; instruction templates cycle through their set."""
     words = world.words("eval", len(CHECK_TASKS) * len(PRESENTATIONS), seed=DEMO_SEED)
+    grid_budget = grid_max_new_tokens(tokenizer)
     rows = []
     for i, (presentation, task) in enumerate((p, t) for p in PRESENTATIONS for t in CHECK_TASKS):
         condition = evaluation.CONDITIONS[presentation]
@@ -245,6 +256,7 @@ def check_prompts(tokenizer) -> list[dict]:
                 "template_id": tid,
                 "prompt": prompt(tokenizer, task, presentation, words[i], tid),
                 "answer": world.answer(task, words[i]),
+                "max_new_tokens": max_new_tokens(tokenizer, words[i], grid_budget),
             }
         )
     return rows
@@ -294,6 +306,17 @@ def greedy(
                 "prediction": evaluation.extract_answer(text),
                 "top": top[row],
             }
+    return results
+
+
+def answer_rows(next_logits, tokenizer, rows: list[dict]) -> list[dict]:
+    """`greedy` on rows of check_prompts(), each with its own budget."""
+    results: list[dict] = [{} for _ in rows]
+    for budget in sorted({r["max_new_tokens"] for r in rows}):
+        indices = [i for i, r in enumerate(rows) if r["max_new_tokens"] == budget]
+        prompts = [rows[i]["prompt"] for i in indices]
+        for i, result in zip(indices, greedy(next_logits, tokenizer, prompts, budget)):
+            results[i] = result
     return results
 
 

@@ -549,6 +549,8 @@ def test_playground_answers_as_the_python_harness(playground_tab):
     checks the committed ONNX files against it on this CPU)."""
     from transformers import AutoTokenizer
 
+    from atlas import playground
+
     tokenizer = AutoTokenizer.from_pretrained(ROOT / "models" / "toy-base")
     expected = json.loads((PLAYGROUND / "expected.json").read_text())
     got = playground_tab.page.evaluate(
@@ -564,6 +566,14 @@ def test_playground_answers_as_the_python_harness(playground_tab):
            }""",
         {"prompts": expected["prompts"], "models": list(expected["models"])},
     )
+    budgets = playground_tab.page.evaluate(
+        "words => Promise.all(words.map(w => window.atlasPlayground.budget(w)))",
+        [p["word"] for p in expected["prompts"]] + ["abcdefghijkl"],
+    )
+    grid_budget = playground.grid_max_new_tokens(tokenizer)
+    assert budgets == [p["max_new_tokens"] for p in expected["prompts"]] + [
+        playground.max_new_tokens(tokenizer, "abcdefghijkl", grid_budget)
+    ]
     wrong = []
     for model, answers in expected["models"].items():
         for prompt, want, have in zip(expected["prompts"], answers, got[model]):

@@ -80,8 +80,9 @@ def test_runtime_is_vendored_with_its_licence():
     folder = (
         ROOT / "docs" / playground.spec(AutoTokenizer.from_pretrained(BASE_MODEL_DIR))["runtime"]
     )
-    files = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-    assert all((folder / f).is_file() for f in files), "run bash tools/vendor_onnxruntime_web.sh"
+    assert all((folder / f).is_file() for f in playground.RUNTIME_FILES), (
+        "run bash tools/vendor_onnxruntime_web.sh"
+    )
     assert "MIT License" in (folder / "LICENSE").read_text()
     assert f"onnxruntime-web {playground.ONNXRUNTIME_WEB}" in (folder / "LICENSE").read_text()
 
@@ -130,11 +131,8 @@ def test_committed_model_answers_as_recorded(model, tokenizer):
     session = ort.InferenceSession(
         str(FOLDER / f"{model}.onnx"), providers=["CPUExecutionProvider"]
     )
-    got = playground.greedy(
-        playground.onnx_next_logits(session),
-        tokenizer,
-        [p["prompt"] for p in expected["prompts"]],
-        expected["max_new_tokens"],
+    got = playground.answer_rows(
+        playground.onnx_next_logits(session), tokenizer, expected["prompts"]
     )
     assert [g["prediction"] for g in got] == [e["prediction"] for e in expected["models"][model]]
     for g, e in zip(got, expected["models"][model]):

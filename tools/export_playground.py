@@ -45,7 +45,7 @@ import torch  # noqa: E402
 from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
-from atlas import THREADS, evaluation  # noqa: E402
+from atlas import ROOT, THREADS, evaluation  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 torch.set_num_threads(THREADS)
@@ -59,7 +59,7 @@ for key, directory in directories.items():
     if AutoTokenizer.from_pretrained(directory).get_vocab() != tokenizer.get_vocab():
         raise SystemExit(f"{directory} has another tokenizer than the base model's")
 spec = playground.spec(tokenizer)
-max_new = spec["max_new_tokens"]
+max_new = spec["grid_max_new_tokens"]  # the harness's budget on the grid
 checks = playground.check_prompts(tokenizer)
 grid = evaluation.build_examples(tokenizer, playground.PRESENTATIONS, n_words=args.grid_words)
 options = ort.SessionOptions()
@@ -80,7 +80,7 @@ def agreement(a: list[str], b: list[str]) -> float:
     return 100 * sum(x == y for x, y in zip(a, b)) / len(a)
 
 
-expected = {"max_new_tokens": max_new, "prompts": checks, "models": {}}
+expected = {"prompts": checks, "models": {}}
 report = {"grid_prompts": len(grid), "grid_words": args.grid_words, "models": {}}
 for m in models:
     start = time.perf_counter()
@@ -91,9 +91,9 @@ for m in models:
     playground.export(model, path)
     exported = session(path)
     # The page's decoding, in Python: unpadded whole-sequence forward passes of the ONNX model.
-    onnx_checks = playground.greedy(
-        playground.onnx_next_logits(exported), tokenizer, [c["prompt"] for c in checks], max_new
-    )
+    onnx_checks = playground.answer_rows(playground.onnx_next_logits(exported), tokenizer, checks)
+    if {c["max_new_tokens"] for c in checks} != {max_new}:
+        raise SystemExit("the check prompts' words are the grid's kind: they get the grid's budget")
     harness_checks = harness_answers(model, [c["prompt"] for c in checks])
     onnx_grid = [
         r["prediction"]
@@ -142,6 +142,10 @@ for m in models:
 
 report["total_onnx_bytes"] = sum(r["onnx_bytes"] for r in report["models"].values())
 report["total_int8_bytes"] = sum(r["int8_bytes"] for r in report["models"].values())
+runtime = ROOT / "docs" / spec["runtime"]  # what the page loads of onnxruntime-web
+report["runtime_bytes"] = sum(
+    (runtime / f).stat().st_size for f in playground.RUNTIME_FILES if (runtime / f).is_file()
+)
 (args.results_dir / "playground.json").write_text(json.dumps(spec, indent=1) + "\n")
 (args.results_dir / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
 (args.results_dir / "export.json").write_text(json.dumps(report, indent=1) + "\n")

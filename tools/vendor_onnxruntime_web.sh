@@ -4,14 +4,22 @@
 # registry's sha512 integrity; the three files the page loads are copied unmodified.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-VERSION=$(sed -n 's/^ONNXRUNTIME_WEB = "\(.*\)".*/\1/p' atlas/playground.py)  # the one pin
+# The pin and the files the page loads are atlas/playground.py's ONNXRUNTIME_WEB and RUNTIME_FILES.
+constant() {
+  python3 -c "import ast, sys
+tree = ast.parse(open('atlas/playground.py').read())
+value = next(ast.literal_eval(n.value) for n in tree.body
+             if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == sys.argv[1])
+print(value if isinstance(value, str) else ' '.join(value))" "$1"
+}
+VERSION=$(constant ONNXRUNTIME_WEB)
+FILES=$(constant RUNTIME_FILES)
 DEST=docs/assets/vendor/onnxruntime-web-$VERSION
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "onnxruntime-web@$VERSION" >/dev/null && tar xzf "onnxruntime-web-$VERSION.tgz")
 mkdir -p "$DEST"
-# The ES module API (WebAssembly backend only), its Emscripten loader and the WebAssembly binary.
-for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
+for f in $FILES; do
   cp "$tmp/package/dist/$f" "$DEST/$f"
 done
 grep -q '"license": "MIT"' "$tmp/package/package.json"

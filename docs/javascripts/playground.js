@@ -109,7 +109,15 @@ function topTokens(logits, k) {
   return order.slice(0, k).map((i) => [i, exps[i] / sum]);
 }
 
-async function greedy(state, session, prompt) {
+function budget(state, word) {
+  // atlas.playground.max_new_tokens: the harness's budget on the site's grid, or more for a word
+  // longer than the grid's (the longest answer any task gives for it, plus two tokens).
+  const { spec, tokenizer } = state;
+  const longest = Math.max(...Object.values(TASK_ANSWERS).map((f) => tokenizer.encode(f(word)).length));
+  return Math.max(spec.grid_max_new_tokens, longest + spec.extra_new_tokens);
+}
+
+async function greedy(state, session, prompt, maxNew) {
   const { ort, spec, tokenizer } = state;
   const promptIds = tokenizer.encode(prompt);
   const ids = [...promptIds];
@@ -121,7 +129,7 @@ async function greedy(state, session, prompt) {
     const text = tokenizer.decode(row);
     return { text, done: end >= 0 || text.trimStart().includes("\n") };
   };
-  for (let step = 0; step < spec.max_new_tokens && ids.length < spec.max_positions; step++) {
+  for (let step = 0; step < maxNew && ids.length < spec.max_positions; step++) {
     const input = new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
     const logits = (await session.run({ input_ids: input })).logits.data;
     let best = 0;
@@ -136,21 +144,41 @@ async function greedy(state, session, prompt) {
   return { prompt, ids: promptIds, continuation: text, prediction: extractAnswer(text), top };
 }
 
-async function load() {
+async function fetchOk(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
+  return response;
+}
+
+async function load(progress = () => {}) {
   if (!loaded) {
     loaded = (async () => {
       const started = performance.now();
-      const spec = await (await fetch(new URL("playground.json", DATA_DIR))).json();
+      const spec = await (await fetchOk(new URL("playground.json", DATA_DIR))).json();
+      const sizes = await (await fetchOk(new URL("export.json", DATA_DIR))).json();
+      const megabytes = (sizes.total_onnx_bytes + sizes.runtime_bytes) / 1e6;
+      let ready = 0;
+      const report = () =>
+        progress(`Loading the ${spec.models.length} models and their runtime, ${megabytes.toFixed(0)} MB ` +
+                 `the first time: ${ready} of ${spec.models.length} ready…`);
+      report();
       const runtime = new URL(spec.runtime, SITE_ROOT); // the vendored onnxruntime-web
-      const ort = await import(new URL("ort.wasm.min.mjs", runtime).href);
+      const ort = await import(new URL(spec.runtime_module, runtime).href);
       ort.env.wasm.wasmPaths = runtime.href;
       ort.env.wasm.numThreads = 1; // threads need a cross-origin-isolated page; one is enough here
       ort.env.logLevel = "error";
-      const sessions = new Map();
-      for (const model of spec.models) {
-        const bytes = await (await fetch(new URL(model.file, DATA_DIR))).arrayBuffer();
-        sessions.set(model.key, await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }));
-      }
+      // All models at once: their downloads overlap, and the slowest one sets the wait.
+      const sessions = new Map(
+        await Promise.all(
+          spec.models.map(async (model) => {
+            const bytes = await (await fetchOk(new URL(model.file, DATA_DIR))).arrayBuffer();
+            const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+            ready += 1;
+            report();
+            return [model.key, session];
+          })
+        )
+      );
       return { ort, spec, tokenizer: new Tokenizer(spec), sessions, loadMs: performance.now() - started };
     })();
     loaded.catch(() => (loaded = null)); // a failed load may be retried on the next visit
@@ -171,9 +199,13 @@ function visible(token) {
   return token.replace(/\n/g, "↵").replace(/^ $/, "␣");
 }
 
+function percent(p) {
+  return p < 0.005 ? "<1%" : `${Math.round(100 * p)}%`;
+}
+
 function showPrompt(prompt) {
-  // Newlines marked, so that a prompt that ends with one shows it.
-  return prompt.replace(/\n/g, "↵\n");
+  // Newlines marked, and a final space, so that a prompt that ends with one shows it.
+  return prompt.replace(/\n/g, "↵\n").replace(/ $/, "␣");
 }
 
 function controls(spec, params) {
@@ -190,8 +222,7 @@ function controls(spec, params) {
   const presentation = element("select", { name: "presentation", "aria-label": "input presentation" });
   for (const p of spec.presentations) presentation.append(element("option", { value: p.key }, p.label));
   const word = element("input", {
-    name: "word", "aria-label": "word", autocomplete: "off", spellcheck: "false",
-    maxlength: String(spec.max_word_letters),
+    name: "word", "aria-label": "word", autocomplete: "off", autocapitalize: "none", spellcheck: "false",
   });
   const template = element("select", { name: "template", "aria-label": "instruction template" });
   task.value = spec.tasks.some((t) => t.name === params.get("task")) ? params.get("task") : "spell";
@@ -202,8 +233,12 @@ function controls(spec, params) {
   return { task, presentation, word, template };
 }
 
+function presentationOf(spec, form) {
+  return spec.presentations.find((x) => x.key === form.presentation.value);
+}
+
 function fillTemplates(spec, form, wanted) {
-  const p = spec.presentations.find((x) => x.key === form.presentation.value);
+  const p = presentationOf(spec, form);
   const ids = p.templates === "held_out" ? spec.held_out_template_ids : spec.seen_template_ids;
   const keep = ids.includes(Number(wanted)) ? Number(wanted) : ids[0];
   // Each template as the reader's task fills it, the word left as "…" and newlines marked.
@@ -217,26 +252,29 @@ function fillTemplates(spec, form, wanted) {
 async function mount(root) {
   const status = element("p", { class: "atlas-pg-status", role: "status" }, "Loading the models…");
   root.replaceChildren(status);
-  if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
+  const fail = (text) => {
     status.className = "atlas-pg-status atlas-pg-error";
-    status.textContent =
+    status.textContent = text;
+  };
+  if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
+    fail(
       "This playground runs the models inside your browser with WebAssembly, which this browser " +
       "does not offer (or has turned off). Every answer it would show is also in the tables of the " +
-      "technique pages.";
+      "technique pages."
+    );
     return;
   }
   let state;
   try {
-    state = await load();
+    state = await load((text) => (status.textContent = text));
   } catch (error) {
-    status.className = "atlas-pg-status atlas-pg-error";
-    status.textContent = `The models could not be loaded: ${error.message}`;
+    fail(`The models could not be loaded (${error.message}). Reload the page to try again.`);
     return;
   }
   if (!root.isConnected) return; // the reader went to another page meanwhile
   const { spec } = state;
   const params = new URLSearchParams(location.search);
-  const preset = params.get("model");
+  const preset = spec.models.some((m) => m.key === params.get("model")) ? params.get("model") : null;
   const form = controls(spec, params);
   const label = (text, control) => element("label", {}, element("span", {}, text), control);
   const promptBox = element("pre", { class: "atlas-pg-prompt" });
@@ -244,21 +282,27 @@ async function mount(root) {
   const body = element("tbody");
   for (const model of spec.models) {
     const cells = [element("td"), element("td"), element("td")];
-    const link = element("a", { href: new URL(model.url, SITE_ROOT).href }, model.label);
-    const row = element("tr", { "data-model": model.key }, element("th", { scope: "row" }, link), ...cells);
-    if (model.key === preset) row.classList.add("atlas-pg-preset");
+    const name = element("th", { scope: "row" }, element("a", { href: new URL(model.url, SITE_ROOT).href }, model.label));
+    const row = element("tr", { "data-model": model.key }, name, ...cells);
+    if (model.key === preset) {
+      row.classList.add("atlas-pg-preset");
+      name.append(element("span", { class: "atlas-pg-linked" }, "the linked page's model"));
+    }
     rows.set(model.key, cells);
     body.append(row);
   }
+  const headers = ["model", "answer", "correct?", "next-token probabilities"];
   const table = element(
     "table",
     {},
-    element(
-      "thead",
-      {},
-      element("tr", {}, ...["model", "answer", "right?", "next-token probabilities"].map((h) => element("th", {}, h)))
-    ),
+    element("thead", {}, element("tr", {}, ...headers.map((h) => element("th", { scope: "col" }, h)))),
     body
+  );
+  // A plain table inside the theme's scroll box, so that it looks and scrolls like every table.
+  const answers = element(
+    "div",
+    { class: "atlas-pg-answers md-typeset__scrollwrap" },
+    element("div", { class: "md-typeset__table" }, table)
   );
   root.replaceChildren(
     element(
@@ -272,64 +316,74 @@ async function mount(root) {
     status,
     element("p", { class: "atlas-pg-caption" }, "The prompt every model receives:"),
     promptBox,
-    // A plain table inside the theme's scroll box, so that it looks and scrolls like every table.
-    element(
-      "div",
-      { class: "atlas-pg-answers md-typeset__scrollwrap" },
-      element("div", { class: "md-typeset__table" }, table)
-    )
+    answers
   );
   fillTemplates(spec, form, params.get("template"));
 
   let run = 0;
+  let timer = null;
   const answerAll = async () => {
     const current = ++run;
-    const word = form.word.value.trim();
+    if (!root.isConnected) return;
+    const word = form.word.value.trim().toLowerCase();
     if (!WORD.test(word) || word.length < 2 || word.length > spec.max_word_letters) {
-      status.className = "atlas-pg-status atlas-pg-error";
-      status.textContent =
-        `Type a word of 2 to ${spec.max_word_letters} lowercase letters (a to z): the toy world's ` +
-        "words are lowercase, and its tokenizer knows nothing else the tasks could use.";
+      fail(
+        `Type a word of 2 to ${spec.max_word_letters} letters (a to z): the toy world's words are ` +
+        "lowercase letters, and its tasks know nothing else."
+      );
+      promptBox.textContent = "";
+      answers.classList.add("atlas-pg-stale");
       return;
     }
     const task = form.task.value;
-    const prompt = buildPrompt(spec, task, form.presentation.value, word, Number(form.template.value));
+    const presentation = presentationOf(spec, form);
+    const prompt = buildPrompt(spec, task, presentation.key, word, Number(form.template.value));
     const expected = TASK_ANSWERS[task](word);
     promptBox.textContent = showPrompt(prompt);
     const url = new URL(location.href);
     url.searchParams.set("task", task);
     url.searchParams.set("word", word);
-    url.searchParams.set("input", form.presentation.value);
-    url.searchParams.set("template", form.template.value);
+    url.searchParams.set("input", presentation.key);
+    if (presentation.templates === "-") url.searchParams.delete("template");
+    else url.searchParams.set("template", form.template.value);
+    if (!preset) url.searchParams.delete("model");
     history.replaceState(history.state, "", url);
     status.className = "atlas-pg-status";
     status.textContent = "Answering…";
-    for (const model of spec.models) {
-      const result = await greedy(state, state.sessions.get(model.key), prompt);
-      if (current !== run) return; // the reader changed the question meanwhile
-      const [answer, verdict, probabilities] = rows.get(model.key);
-      answer.replaceChildren(result.prediction ? element("code", {}, result.prediction) : element("em", {}, "nothing"));
-      const right = result.prediction === expected;
-      verdict.replaceChildren(
-        element("span", { class: right ? "atlas-pg-right" : "atlas-pg-wrong" }, right ? "✓ right" : "✗ wrong"),
-        right ? "" : element("span", { class: "atlas-pg-expected" }, " (", element("code", {}, expected), ")")
-      );
-      probabilities.replaceChildren(
-        ...result.top.map((step, i) =>
-          element(
-            "div",
-            { class: "atlas-pg-step" },
-            element("span", { class: "atlas-pg-step-label" }, `${i + 1}.`),
-            ...step.map(([token, p]) => element("span", { class: "atlas-pg-token" }, element("code", {}, visible(token)), ` ${Math.round(100 * p)}%`))
+    answers.classList.remove("atlas-pg-stale");
+    answers.setAttribute("aria-busy", "true");
+    try {
+      for (const model of spec.models) {
+        const result = await greedy(state, state.sessions.get(model.key), prompt, budget(state, word));
+        if (current !== run || !root.isConnected) return; // the question changed meanwhile
+        const [answer, verdict, probabilities] = rows.get(model.key);
+        answer.replaceChildren(result.prediction ? element("code", {}, result.prediction) : element("em", {}, "nothing"));
+        const right = result.prediction === expected;
+        verdict.replaceChildren(
+          element("span", { class: right ? "atlas-pg-right" : "atlas-pg-wrong" }, right ? "✓ right" : "✗ wrong"),
+          right ? "" : element("span", { class: "atlas-pg-expected" }, " (", element("code", {}, expected), ")")
+        );
+        probabilities.replaceChildren(
+          ...result.top.map((step, i) =>
+            element(
+              "div",
+              { class: "atlas-pg-step" },
+              element("span", { class: "atlas-pg-step-label" }, `${i + 1}.`),
+              ...step.map(([token, p]) => element("span", { class: "atlas-pg-token" }, element("code", {}, visible(token)), ` ${percent(p)}`))
+            )
           )
-        )
-      );
-      if (!window.atlasPlayground.firstAnswerMs) window.atlasPlayground.firstAnswerMs = performance.now();
+        );
+        if (!window.atlasPlayground.firstAnswerMs) window.atlasPlayground.firstAnswerMs = performance.now();
+      }
+    } catch (error) {
+      fail(`A model failed to answer (${error.message}).`);
+      return;
+    } finally {
+      if (current === run) answers.removeAttribute("aria-busy");
     }
     status.textContent = `${spec.models.length} models answered, in your browser.`;
     root.dataset.answered = String(current);
   };
-  let timer = null;
   const soon = () => {
     clearTimeout(timer);
     timer = setTimeout(answerAll, 150);
@@ -353,7 +407,10 @@ window.atlasPlayground = {
   async answer({ model, task, presentation, word, template_id }) {
     const state = await load();
     const prompt = buildPrompt(state.spec, task, presentation, word, template_id);
-    return greedy(state, state.sessions.get(model), prompt);
+    return greedy(state, state.sessions.get(model), prompt, budget(state, word));
+  },
+  async budget(word) {
+    return budget(await load(), word);
   },
   async loadMs() {
     return (await load()).loadMs;
