@@ -205,7 +205,7 @@ PRODUCERS: tuple[Producer, ...] = (
             "snippets/instruction_tuning.py",
             "snippets/chat_sft.py",
         ),
-        minutes=6,
+        minutes=3,
     ),
     Producer("seeds", "seeds", ("benchmarks/seeds.py",), runs=TOY_FINE_TUNING, minutes=40),
     Producer(

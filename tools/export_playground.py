@@ -1,6 +1,6 @@
 """Export the playground's toy checkpoints to ONNX for the browser, and check them.
 
-    python tools/export_playground.py    # ~6 min on 2 cores; needs the checkpoints the pages make
+    python tools/export_playground.py    # ~3 min on 2 cores; needs the checkpoints the pages make
 
 Writes docs/generated/playground/: one `<model>.onnx` per model (float32, weights inside), the
 toy world as the page needs it (`playground.json`), the fixed prompts the browser test runs with
