@@ -208,6 +208,12 @@ def max_new_tokens(tokenizer, word: str, grid_budget: int) -> int:
     return max(grid_budget, longest + evaluation.Example.extra_new_tokens)
 
 
+def template_ids(presentation: str) -> tuple[int, ...]:
+    """The instruction templates a presentation draws from: the seen set or the held-out one."""
+    seen = evaluation.CONDITIONS[presentation].templates == "seen"
+    return world.SEEN_TEMPLATE_IDS if seen else world.HELD_OUT_TEMPLATE_IDS
+
+
 def prompt(tokenizer, task: str, presentation: str, word: str, template_id: int | None = None):
     """The prompt the page builds for `task` on `word`, made by the harness's own functions.
     `template_id` picks the instruction template (default: the first of the presentation's set)."""
@@ -217,10 +223,8 @@ def prompt(tokenizer, task: str, presentation: str, word: str, template_id: int 
             f"unknown presentation {presentation!r}; "
             f"the playground's are: {', '.join(PRESENTATIONS)}"
         )
-    condition = evaluation.CONDITIONS[presentation]
-    ids = world.SEEN_TEMPLATE_IDS if condition.templates == "seen" else world.HELD_OUT_TEMPLATE_IDS
-    tid = ids[0] if template_id is None else template_id
-    kind = condition.presentation
+    tid = template_ids(presentation)[0] if template_id is None else template_id
+    kind = evaluation.CONDITIONS[presentation].presentation
     if kind == "bare":
         return world.bare_prompt(word)
     if kind == "instruction":
@@ -241,12 +245,7 @@ def check_prompts(tokenizer) -> list[dict]:
     grid_budget = grid_max_new_tokens(tokenizer)
     rows = []
     for i, (presentation, task) in enumerate((p, t) for p in PRESENTATIONS for t in CHECK_TASKS):
-        condition = evaluation.CONDITIONS[presentation]
-        ids = (
-            world.SEEN_TEMPLATE_IDS
-            if condition.templates == "seen"
-            else world.HELD_OUT_TEMPLATE_IDS
-        )
+        ids = template_ids(presentation)
         tid = ids[i % len(ids)]
         rows.append(
             {

@@ -352,9 +352,10 @@ async function mount(root) {
     status.textContent = "Answering…";
     answers.classList.remove("atlas-pg-stale");
     answers.setAttribute("aria-busy", "true");
+    const maxNew = budget(state, word); // one budget for every model
     try {
       for (const model of spec.models) {
-        const result = await greedy(state, state.sessions.get(model.key), prompt, budget(state, word));
+        const result = await greedy(state, state.sessions.get(model.key), prompt, maxNew);
         if (current !== run || !root.isConnected) return; // the question changed meanwhile
         const [answer, verdict, probabilities] = rows.get(model.key);
         answer.replaceChildren(result.prediction ? element("code", {}, result.prediction) : element("em", {}, "nothing"));
