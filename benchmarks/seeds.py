@@ -155,3 +155,7 @@ def levers_table(report: dict) -> str:
     return markdown_table(
         ["instruction tuning", *(COLUMNS[k] for k in keys), "training seconds"], rows
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -56,6 +56,11 @@ def regenerate(producer: provenance.Producer) -> None:
     if proc.returncode:
         raise SystemExit(f"{producer.shell()} failed (exit {proc.returncode}); nothing was stamped")
     outputs = outputs_since(producer, start)
+    if not outputs:  # a script that exits at once (say, its `main()` never called) wrote nothing
+        raise SystemExit(
+            f"{producer.shell()} exited 0 but wrote nothing in docs/generated/{producer.folder}; "
+            "nothing was stamped or removed"
+        )
     stale_files = _previous_outputs(producer) - {str(p.relative_to(ROOT)) for p in outputs}
     for rel in sorted(stale_files):  # a file the last run wrote and this one did not: out of date
         (ROOT / rel).unlink(missing_ok=True)
