@@ -57,6 +57,7 @@ class Producer:
     ] = ()  # scripts the command runs in subprocesses (their code is an input too)
     reads: tuple[str, ...] = ()  # globs, relative to docs/generated, of the figures it reads
     also_writes: tuple[str, ...] = ()  # outputs outside the folder (the base checkpoint)
+    files: tuple[str, ...] = ()  # other files the command reads (configs), hashed by content
     minutes: float = 1.0  # roughly, on 2 cores: shown before a long update
 
     @property
@@ -244,9 +245,17 @@ PRODUCERS: tuple[Producer, ...] = (
         "benchmark",
         ("benchmarks/run.py",),
         runs=tuple(f"snippets/{p.name}" for p in sorted((ROOT / "snippets").glob("*.py"))),
-        minutes=15,
+        minutes=14,
     ),
     Producer("toy_vs_real", "benchmark", ("benchmarks/toy_vs_real.py",), minutes=3),
+    Producer(
+        "multi_process",
+        "multi_process",
+        ("benchmarks/multi_process.py",),
+        runs=("snippets/classification_head.py",),
+        files=("configs/accelerate/cpu-2-processes.yaml",),
+        minutes=4,
+    ),
 )
 BY_NAME = {p.name: p for p in PRODUCERS}
 
@@ -386,6 +395,8 @@ def inputs(producer: Producer, root: Path = ROOT) -> dict[str, str]:
     )
     if "BASE_MODEL_DIR" in sources and BASE_MODEL not in producer.also_writes:
         out[BASE_MODEL] = _base_model_hash(root)
+    for rel in producer.files:
+        out[rel] = file_hash(root / rel)
     for pattern in producer.reads:
         for path in sorted(glob.glob(str(root / GENERATED / pattern))):
             if Path(path).name == STAMP:  # a stamp is not a figure

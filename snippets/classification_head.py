@@ -10,6 +10,7 @@ its number of vowels. The model no longer generates text; it picks one of its la
 # ci-args: --model {smollm2} --max-steps 1 --results-dir {tmp}/results --output-dir {tmp}/model
 
 import json
+import sys
 from pathlib import Path
 
 from atlas import BASE_MODEL_DIR, cli, world
@@ -89,7 +90,11 @@ trainer = Trainer(
     args=TrainingArguments(
         **cpu_settings(
             args.output_dir, max_steps=args.max_steps, learning_rate=1e-3, seed=args.seed
-        )
+        ),
+        # The Trainer multiplies the loss by the number of processes, expecting a causal LM's loss
+        # divided by the tokens of all processes; a classification loss is a plain mean per batch.
+        average_tokens_across_devices=False,
+        ddp_find_unused_parameters=False,  # every weight gets a gradient: skip DDP's search
     ),
     train_dataset=train_tokens,
     data_collator=DataCollatorWithPadding(
@@ -99,6 +104,11 @@ trainer = Trainer(
 )
 stats = train(trainer)
 trainer.save_model(str(args.output_dir))  # the classifier and the tokenizer (with its pad token)
+# Under `accelerate launch` every process trains its share of each batch (DDP) and only the main
+# one saves: the others wait for the files, then leave the evaluation to it.
+trainer.accelerator.wait_for_everyone()
+if not trainer.is_world_process_zero():
+    sys.exit()
 print({k: v for k, v in stats.items() if k != "losses"})
 # --8<-- [end:train]
 

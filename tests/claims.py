@@ -233,3 +233,11 @@ PLAYGROUND = {
     # ... and yet exact match moves by at most this many points (wrong answers become other ones)
     "int8_exact_match_within_points": 2,
 }
+
+# docs/real-model/several-processes.md, tests/real_model/test_several_processes.py
+MULTI_PROCESS = {
+    # two processes reach the single-process held-out accuracy within this many points, per seed
+    "accuracy_within_points": 0.02,
+    # two one-thread processes on a 2-core CPU, rows per second against one two-thread process
+    "speedup_below": 1.5,
+}

@@ -61,7 +61,11 @@ SHOWN_ON = {"toy_world": "how-this-site-works.md", "toy_tokenizer": "how-this-si
 VARIANT_PAGES = {
     "techniques/hybrid-finetuning.md": (
         "python snippets/single_task_finetuning.py --inputs instruction"
-    )
+    ),
+    "real-model/several-processes.md": (
+        "accelerate launch --config_file configs/accelerate/cpu-2-processes.yaml"
+        " --num_cpu_threads_per_process 1 snippets/classification_head.py"
+    ),
 }
 
 

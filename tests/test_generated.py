@@ -8,6 +8,7 @@ When this fails it names the producer, what changed, and the command that regene
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import time
@@ -77,6 +78,7 @@ def copy(tmp_path):
         "snippets",
         "benchmarks",
         "tools",  # the playground's export script
+        "configs",  # the multi-process benchmark's accelerate config
         "docs/generated",
         "models/toy-base",
         "requirements",
@@ -160,6 +162,23 @@ def test_a_new_base_model_or_lock_makes_figures_stale(copy):
     lock = copy / "requirements" / "runtime.txt"
     lock.write_text(lock.read_text().replace("numpy==", "numpy==0.", 1))
     assert _stale(copy) >= {p.name for p in provenance.PRODUCERS}
+
+
+def test_a_changed_config_file_makes_its_figures_stale(copy):
+    config = copy / "configs" / "accelerate" / "cpu-2-processes.yaml"
+    config.write_text(config.read_text().replace("num_processes: 2", "num_processes: 3"))
+    assert _stale(copy) == {"multi_process"}
+
+
+@pytest.mark.parametrize("producer", provenance.PRODUCERS, ids=lambda p: p.name)
+def test_every_producer_script_runs_its_main(producer):
+    """A script whose `main()` is never called exits 0 and writes nothing (benchmarks/seeds.py did,
+    unnoticed, until the update tool refused a run that wrote nothing)."""
+    tree = ast.parse((ROOT / producer.script).read_text())
+    if not any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body):
+        return  # a script read top to bottom, like the snippets
+    guards = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+    assert guards and "main()" in ast.unparse(guards[-1]), producer.script
 
 
 def test_a_hand_edit_or_a_stray_file_shows(copy):
