@@ -12,7 +12,7 @@ instruction at all, `--inputs tag` with a task tag only ("[reverse] kitab").
     python snippets/instruction_tuning.py --inputs none      # same data, no template
     python snippets/instruction_tuning.py --inputs tag       # same data, task tag
 """
-# ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --inputs none --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --inputs tag --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501

