@@ -17,7 +17,7 @@ Each pitfall of the pitfalls page is one argument away from this run:
     python snippets/chat_sft.py --packing wrapped        # packing that lets examples see each other
     python snippets/chat_sft.py --model models/instruction-tuned   # start from an instruct model
 """
-# ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --max-steps 2 --eval-words 2 --eos pad-masked --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --max-steps 2 --eval-words 2 --packing wrapped --template none --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 

@@ -10,7 +10,7 @@ asks the cipher and the old tasks few-shot, as a fact and by instruction.
     python snippets/continued_pretraining.py              # a quarter of the rows from the toy web
     python snippets/continued_pretraining.py --mix 0      # domain text only
 """
-# ci-args: --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --mix 0 --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json

@@ -11,8 +11,8 @@ one task erase instruction following, and does keeping the instruction and templ
     python snippets/lora_finetuning.py                  # bare input -> output pairs
     python snippets/lora_finetuning.py --inputs chat    # instruction inside the chat template
 """
-# ci-args: --max-steps 4 --eval-reviews 8 --results-dir {tmp}/results --output-dir {tmp}/model
-# ci-args: --inputs chat --max-steps 4 --eval-reviews 8 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --max-steps 2 --eval-reviews 4 --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --inputs chat --max-steps 2 --eval-reviews 4 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 from dataclasses import replace

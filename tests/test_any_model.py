@@ -31,7 +31,6 @@ RUNS = {
     "zero_shot_prompting": "--eval-words 1",
     "few_shot_prompting": "--eval-words 1",
     "single_task_finetuning": "--max-steps 2 --eval-words 1",
-    "single_task_finetuning --inputs instruction": "--max-steps 2 --eval-words 1",
     "instruction_tuning": "--max-steps 2 --eval-words 1",
     "classification_head": "--max-steps 2",
     "lora_finetuning": "--max-steps 2 --eval-reviews 2",

@@ -1,5 +1,6 @@
-"""Chat SFT: the claims of docs/techniques/chat-sft.md, asserted on the run CI makes (the page's
-own run: `snippets/chat_sft.py` with its defaults, about a minute), on any CPU.
+"""Chat SFT: the claims of docs/techniques/chat-sft.md, asserted on the committed full run (the
+page's own run: `snippets/chat_sft.py` with its defaults, about a minute), whose staleness
+tests/test_generated.py checks. CI runs the snippet four steps, so the code path is tested.
 
 The other two `# ci-args:` variants (pad = EOS with transformers' collator; packed rows of plain
 text) run two steps each: the levers of the pitfalls page work end to end. Their effects are
@@ -25,8 +26,14 @@ def run(run_snippet):
 
 
 @pytest.fixture(scope="module")
-def figures(run) -> dict:
-    return json.loads((run.results() / "chat_sft_figures.json").read_text())
+def results(run):
+    assert (run.results() / "chat_sft_figures.json").is_file()  # the short run writes the figures
+    return GENERATED_DIR / "chat_sft"
+
+
+@pytest.fixture(scope="module")
+def figures(results) -> dict:
+    return json.loads((results / "chat_sft_figures.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +54,14 @@ def test_outside_its_template_it_mostly_does_not(figures):
     assert figures["chatml_template"] <= CLAIMS["chatml_at_most"]
 
 
-def test_it_stops_after_the_answer(figures, run):
+def test_it_stops_after_the_answer(figures, results):
     assert figures["stops_within_64"] >= CLAIMS["stops_at_least"]
-    replies = json.loads((run.results() / "chat_sft_continuations.json").read_text())
+    replies = json.loads((results / "chat_sft_continuations.json").read_text())
     assert all(r["reply"].endswith("<eos>") for r in replies["after a request"])
 
 
-def test_a_second_request_is_harder_than_the_same_request_alone(figures, run):
-    by_task = json.loads((run.results() / "chat_sft.json").read_text())["by_task"]
+def test_a_second_request_is_harder_than_the_same_request_alone(figures, results):
+    by_task = json.loads((results / "chat_sft.json").read_text())["by_task"]
     alone = sum(by_task[t]["chat"] for t in chat.FOLLOW_UP_TASKS) / len(chat.FOLLOW_UP_TASKS)
     assert figures["second_turn"] <= alone - CLAIMS["second_turn_below_alone_points"]
 

@@ -1,8 +1,9 @@
 """Continued pretraining: the claims of docs/techniques/continued-pretraining.md.
 
-CI runs the snippet's default run (under a minute) and checks what it shows; the three-seed claims,
-the run without the old text and the instruction-tuning recipes are asserted on the committed
-benchmark (benchmarks/stages.py; tests/test_generated.py checks it for staleness)."""
+CI runs the snippet four steps (the code path); what the default run shows is asserted on its
+committed figures, and the three-seed claims, the run without the old text and the
+instruction-tuning recipes on the committed benchmark (benchmarks/stages.py);
+tests/test_generated.py checks both for staleness."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def stages() -> dict:
 
 
 def test_the_default_run_learns_the_cipher_from_text_and_still_answers_no_request(run):
-    figures = json.loads((run.results() / "continued_figures.json").read_text())
+    assert (run.results() / "continued_figures.json").is_file()  # the short run writes them too
+    committed = GENERATED_DIR / "continued_pretraining"
+    figures = json.loads((committed / "continued_figures.json").read_text())
     before, after = figures["before"], figures["after"]
     assert before["domain_few_shot"] <= CLAIMS["base_domain_at_most"]
     assert (
@@ -36,7 +39,7 @@ def test_the_default_run_learns_the_cipher_from_text_and_still_answers_no_reques
     )
     assert after["domain_instruction"] <= CLAIMS["instruction_at_most"]
     assert after["general_instruction"] <= CLAIMS["instruction_at_most"]
-    table = (run.results() / "continued_before_after.md").read_text()
+    table = (committed / "continued_before_after.md").read_text()
     assert "cipher tasks, few-shot" in table
 
 

@@ -1,6 +1,6 @@
 """LoRA on SmolLM2-135M-Instruct: the claims of docs/techniques/lora-finetuning.md.
 
-CI runs both variants with 4 steps and 8 reviews (the code works end to end and saves a small
+CI runs both variants with 2 steps and 4 reviews (the code works end to end and saves a small
 adapter); the claims are asserted on the figures the full runs wrote, as for pretraining."""
 
 from __future__ import annotations
