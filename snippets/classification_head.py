@@ -104,8 +104,8 @@ trainer = Trainer(
 )
 stats = train(trainer)
 trainer.save_model(str(args.output_dir))  # the classifier and the tokenizer (with its pad token)
-# Under `accelerate launch` every process trains its share of each batch (DDP) and only the main
-# one saves: the others wait for the files, then leave the evaluation to it.
+# Under `accelerate launch` every process trains on a batch of its own (DDP averages the gradients)
+# and only the main one saves: the others wait for the files, then leave the evaluation to it.
 trainer.accelerator.wait_for_everyone()
 if not trainer.is_world_process_zero():
     sys.exit()

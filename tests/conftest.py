@@ -54,6 +54,17 @@ def run_snippet(tmp_path_factory):
     return run
 
 
+def load_script(rel: str):
+    """A script of the repository (a benchmark) imported as a module, so a test calls its own
+    functions instead of copies of them; its `main()` does not run."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(rel).stem, ROOT / rel)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @dataclass
 class SiteBuild:
     site: Path  # the built site (site_dir)

@@ -5,23 +5,15 @@ compared here (they are the machine's, not the code's)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-from atlas import GENERATED_DIR, ROOT
+from atlas import GENERATED_DIR
 from atlas.ci import SNIPPETS
+from conftest import load_script
 
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("speed_report", ROOT / "benchmarks" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-run = _benchmark()
+run = load_script("benchmarks/run.py")
 
 
 @pytest.fixture(scope="module")

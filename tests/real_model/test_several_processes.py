@@ -4,7 +4,6 @@ here exactly as the page and `benchmarks/multi_process.py` launch it (`accelerat
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
@@ -15,22 +14,13 @@ from accelerate.commands.launch import launch_command_parser
 from atlas import GENERATED_DIR, ROOT
 from claims import CLASSIFICATION_HEAD
 from claims import MULTI_PROCESS as CLAIMS
+from conftest import load_script
 
 CONFIGS = sorted((ROOT / "configs" / "accelerate").glob("*.yaml"))
 PAGE = ROOT / "docs" / "real-model" / "several-processes.md"
 
 
-def _benchmark():
-    """benchmarks/multi_process.py as a module: the test runs its launch commands, not copies."""
-    spec = importlib.util.spec_from_file_location(
-        "multi_process", ROOT / "benchmarks" / "multi_process.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _benchmark()
+benchmark = load_script("benchmarks/multi_process.py")  # the test runs its commands
 
 
 @pytest.fixture(scope="module")
