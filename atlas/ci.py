@@ -15,6 +15,8 @@ from pathlib import Path
 from atlas import ROOT
 
 SNIPPETS = sorted((ROOT / "snippets").glob("*.py"))
+# The flags that only say where a run writes: a run with other folders is the same run.
+FOLDER_FLAGS = ("--results-dir", "--output-dir", "--data-dir")
 # A long line may end with a noqa comment for E501 (the arguments of one run stay on one line).
 CI_ARGS = re.compile(r"^# ci-args:(.*?)(?:\s+# noqa: E501)?$", re.MULTILINE)
 

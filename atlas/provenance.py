@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas import ROOT
+from atlas.ci import FOLDER_FLAGS
 
 STAMP = "provenance.json"
 GENERATED = "docs/generated"
@@ -272,7 +273,7 @@ def producer_for_run(script: str, args: list[str]) -> Producer | None:
     for a in args:
         if skip:
             skip = False
-        elif a in ("--results-dir", "--output-dir", "--data-dir"):
+        elif a in FOLDER_FLAGS:
             skip = True
         else:
             kept.append(a)

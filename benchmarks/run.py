@@ -22,11 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from atlas.ci import SNIPPETS, ci_args  # noqa: E402  the same arguments the tests use
+from atlas.ci import FOLDER_FLAGS, SNIPPETS, ci_args  # noqa: E402  the same arguments as the tests
 from atlas.runs import run_script  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
-FOLDER_FLAGS = ("--results-dir", "--output-dir", "--data-dir")
 SHORT_RUN_ONLY = {"pretraining": "its default run trains the shipped model (see the committed run)"}
 TOY_BUDGET_SECONDS = 60  # what a reader should wait for a snippet on the toy model (issue 17)
 

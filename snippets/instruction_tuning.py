@@ -11,6 +11,7 @@ instruction at all, `--inputs tag` with a task tag only ("[reverse] kitab").
     python snippets/instruction_tuning.py                    # instructions (the real thing)
     python snippets/instruction_tuning.py --inputs none      # same data, no template
     python snippets/instruction_tuning.py --inputs tag       # same data, task tag
+    python snippets/instruction_tuning.py --train-clusters 1 # train on one cluster only
 """
 # ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --inputs none --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
@@ -36,6 +37,13 @@ parser.add_argument(
     choices=list(world.CLUSTERS),
     default=world.HELD_OUT_CLUSTER,
     help="the cluster never trained on (transfer to unseen tasks)",
+)
+parser.add_argument(
+    "--train-clusters",
+    type=int,
+    choices=range(1, len(world.CLUSTERS)),
+    default=len(world.CLUSTERS) - 1,
+    help="how many of the other clusters to train on, in the world's order after the held-out one",
 )
 parser.add_argument(
     "--replay", type=cli.fraction, default=0.25, help="share of pretraining-text rows, in [0, 1)"
@@ -93,7 +101,12 @@ from atlas.training import save, sft_config, train, write_stats
 
 # --8<-- [start:data]
 HELD_OUT = world.check_cluster(args.held_out_cluster)
-train_tasks = [name for name, task in world.TASKS.items() if task.cluster != HELD_OUT]
+# The other clusters in a fixed cyclic order after the held-out one (FLAN's Figure 6 adds them one
+# by one); by default all of them.
+names = list(world.CLUSTERS)
+at = names.index(HELD_OUT)
+train_clusters = (names[at + 1 :] + names[:at])[: args.train_clusters]
+train_tasks = [name for name, task in world.TASKS.items() if task.cluster in train_clusters]
 templates = world.SEEN_TEMPLATE_IDS[: args.templates]  # 24 wordings and layouts
 examples = data.instructions(train_tasks, n_per_task=700, seed=args.seed, template_ids=templates)
 

@@ -26,6 +26,13 @@ parser.add_argument(
     default=BASE_MODEL_DIR,
     help="where the base model is saved (the default replaces the shipped one)",
 )
+parser.add_argument(
+    "--hidden-size",
+    type=int,
+    choices=[64, 96, 128, 192, 256],
+    default=128,
+    help="model width (128: the shipped 1 M model; 64: 0.27 M, 256: 4.2 M parameters)",
+)
 args = cli.parse(parser)
 
 # The heavy imports come after the arguments, so --help and a typo answer at once.
@@ -53,11 +60,11 @@ BLOCK, BATCH = 128, 32  # packed 128-character blocks, 32 per step
 tokenizer = build_tokenizer()  # one token per character, see atlas/tokenizer.py
 config = LlamaConfig(
     vocab_size=len(tokenizer),
-    hidden_size=128,
-    intermediate_size=512,
+    hidden_size=args.hidden_size,
+    intermediate_size=4 * args.hidden_size,
     num_hidden_layers=4,
-    num_attention_heads=4,
-    num_key_value_heads=4,
+    num_attention_heads=args.hidden_size // 32,  # heads of 32 dimensions
+    num_key_value_heads=args.hidden_size // 32,
     max_position_embeddings=256,
     tie_word_embeddings=True,  # input and output embeddings shared: fewer parameters
     pad_token_id=tokenizer.pad_token_id,
@@ -104,8 +111,9 @@ training_args = TrainingArguments(
     lr_scheduler_type="cosine",
     warmup_steps=min(100, args.max_steps // 10),
     weight_decay=0.1,
-    bf16=native_bf16(),  # bf16 autocast where the CPU has bf16 in hardware; else float32 is faster
-    use_cpu=True,
+    # bf16 autocast on a GPU, or where the CPU has bf16 in hardware; elsewhere float32 is faster
+    bf16=torch.cuda.is_available() or native_bf16(),
+    use_cpu=not torch.cuda.is_available(),  # the toy trains on a CPU; a GPU is used where present
     logging_steps=max(1, args.max_steps // 60),
     save_strategy="no",
     report_to="none",

@@ -97,6 +97,11 @@ def constant(path: str, name: str):
     raise KeyError(f"{path} gives no literal value to {name!r}")
 
 
+def base_config(key: str):
+    """A field of the shipped base model's `config.json` (models/toy-base): its shape as saved."""
+    return json.loads((ROOT / "models" / "toy-base" / "config.json").read_text())[key]
+
+
 def ci_arg(snippet: str, flag: str, variant: int = 0) -> str:
     """The value of `flag` in a snippet's `# ci-args:` line (the smaller run the tests make)."""
     from atlas.ci import ci_variants
@@ -171,5 +176,6 @@ def define_env(env):
     env.macro(made_on_all)
     env.macro(constant)
     env.macro(ci_arg)
+    env.macro(base_config)
     for f in (pct, points, num, minutes, millions, mean_of):
         env.filter(f)

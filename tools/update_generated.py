@@ -12,9 +12,11 @@ folder), in dependency order: when the base model or a technique's figures chang
 regenerated folders together with the code change that caused them.
 
 `--adopt NAME --reason "..."` stamps a producer's existing outputs as made by the current inputs
-without running it. It exists for one case: figures made before stamps existed, whose producer
-takes too long to rerun, after checking that nothing that decides them changed since. The reason
-is stored in the stamp, and the pages show it.
+without running it. It exists for two cases: figures made before stamps existed (or before a code
+change shown not to move them), whose producer takes too long to rerun, after checking that nothing
+that decides them changed since; and figures made by the producer's own command on another machine
+(the GPU machine some sessions borrow), copied back unchanged, with `--made-on` saying what that
+machine was. The reason is stored in the stamp, and the pages show it.
 """
 
 from __future__ import annotations
