@@ -249,6 +249,31 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=14,
     ),
     Producer("toy_vs_real", "benchmark", ("benchmarks/toy_vs_real.py",), minutes=3),
+    # FLAN's curves: the thread count is an argument because float sums (and so the fragile
+    # held-out figures) move with it; --jobs only changes the wall time.
+    Producer(
+        "flan_clusters",
+        "flan_curves",
+        ("benchmarks/flan_curves.py", "clusters", "--jobs", "18", "--threads", "1"),
+        runs=("snippets/instruction_tuning.py",),
+        minutes=70,
+    ),
+    Producer(
+        "flan_sizes",
+        "flan_curves",
+        ("benchmarks/flan_curves.py", "sizes", "--jobs", "10", "--threads", "2"),
+        runs=("snippets/pretraining.py", "snippets/instruction_tuning.py"),
+        reads=("pretraining/training.json", "pretraining/base_model.json"),
+        minutes=240,
+    ),
+    Producer(
+        "flan_levers",
+        "flan_curves",
+        ("benchmarks/flan_curves.py", "levers", "--jobs", "2", "--threads", "1"),
+        runs=("snippets/instruction_tuning.py",),
+        reads=("flan_curves/clusters.json",),
+        minutes=30,
+    ),
     Producer(
         "multi_process",
         "multi_process",

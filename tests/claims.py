@@ -241,3 +241,25 @@ MULTI_PROCESS = {
     # two one-thread processes on a 2-core CPU, rows per second against one two-thread process
     "speedup_below": 1.5,
 }
+
+# docs/techniques/unseen-tasks.md, tests/techniques/test_unseen_tasks.py (benchmarks/flan_curves.py)
+UNSEEN_TASKS = {
+    # clusters curve (shipped model): the held-out cluster's mean over the four held-out clusters
+    "clusters_change_at_most_points": 0.10,  # moves at most this from one training cluster to three
+    "position_over_others_points": 0.10,  # position held out, above every other, at every count
+    "order_at_most": 0.05,  # order held out, at every count (mean over seeds)
+    "before_three_at_most": 0.05,  # transform and count held out, from one or two clusters
+    "trained_tasks_fall_points": 0.05,  # trained tasks, one cluster against three
+    # size curve (count held out)
+    "largest_over_smallest_points": 0.30,  # held-out cluster, smallest to largest (rising at each)
+    "smallest_held_out_at_most": 0.02,  # the smallest model, every seed
+    "no_template_at_most": 0.05,  # the no-template ablation, held-out cluster and trained tasks
+    "largest_trained_below_points": 0.10,  # the largest below the shipped model, trained tasks
+    # and held-out templates
+    "threads_within_points": 0.05,  # the same recipe on 1 and 2 threads, mean over seeds
+    # levers (shipped model, count and position held out)
+    "levers_gain_at_most_points": 0.15,  # each combination over the recipe, each held-out cluster
+    "steps_raise_trained_points": 0.05,  # 600 steps + whole loss on the trained tasks; and more
+    # replay gives at least this much back
+    "replay_more_at_most_points": 0.05,  # more replay: the held-out clusters move at most this more
+}

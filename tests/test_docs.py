@@ -62,6 +62,7 @@ VARIANT_PAGES = {
     "techniques/hybrid-finetuning.md": (
         "python snippets/single_task_finetuning.py --inputs instruction"
     ),
+    "techniques/unseen-tasks.md": "python benchmarks/flan_curves.py clusters",
     "real-model/several-processes.md": (
         "accelerate launch --config_file configs/accelerate/cpu-2-processes.yaml"
         " --num_cpu_threads_per_process 1 snippets/classification_head.py"

@@ -1,0 +1,243 @@
+"""The claims of docs/techniques/unseen-tasks.md, asserted on the committed results of
+benchmarks/flan_curves.py (FLAN's two curves at toy scale). The benchmark takes hours on 2 cores,
+so CI does not rerun it: tests/test_generated.py checks that these results are current (their
+provenance stamps), and this module checks what the page says about them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+
+import pytest
+
+from atlas import GENERATED_DIR, world
+from claims import PRETRAINING, UNSEEN_TASKS
+from conftest import load_script
+
+C = UNSEEN_TASKS
+FOLDER = GENERATED_DIR / "flan_curves"
+
+
+@pytest.fixture(scope="module")
+def clusters() -> list[dict]:
+    return json.loads((FOLDER / "clusters.json").read_text())["runs"]
+
+
+@pytest.fixture(scope="module")
+def sizes() -> list[dict]:
+    """One record per width, smallest first."""
+    widths = json.loads((FOLDER / "sizes.json").read_text())["widths"]
+    return [widths[w] for w in sorted(widths, key=int)]
+
+
+@pytest.fixture(scope="module")
+def levers() -> dict[str, list[dict]]:
+    runs = json.loads((FOLDER / "levers.json").read_text())["runs"]
+    return {label: [r for r in runs if r["lever"] == label] for label in LEVERS}
+
+
+LEVERS = ("600 steps, loss on the whole sequence", "the same, and half the rows replay")
+
+
+@pytest.fixture(scope="module")
+def shipped(sizes) -> dict:
+    return next(s for s in sizes if s["parameters"] == shipped_parameters())
+
+
+def shipped_parameters() -> int:
+    return json.loads((GENERATED_DIR / "pretraining" / "training.json").read_text())["parameters"]
+
+
+def mean(runs: list[dict], key: str) -> float:
+    return statistics.mean(r[key] for r in runs)
+
+
+def cell(runs, n=None, held_out=None) -> list[dict]:
+    return [
+        r
+        for r in runs
+        if (n is None or r["n_train_clusters"] == n)
+        and (held_out is None or r["held_out"] == held_out)
+    ]
+
+
+# What the issue asked of the benchmark: three seeds a point, three cluster counts, three sizes
+# spanning ten times the parameters.
+
+
+def test_the_cluster_curve_has_every_cluster_held_out_at_three_counts_on_three_seeds(clusters):
+    counts = sorted({r["n_train_clusters"] for r in clusters})
+    assert len(counts) >= 3
+    for held_out in world.CLUSTERS:
+        for n in counts:
+            runs = cell(clusters, n, held_out)
+            assert sorted(r["seed"] for r in runs) == [0, 1, 2], (held_out, n)
+            for r in runs:
+                assert held_out not in r["train_clusters"] and len(r["train_clusters"]) == n
+
+
+def test_the_size_curve_spans_ten_times_the_parameters_on_three_seeds(sizes):
+    assert len(sizes) >= 3
+    assert sizes[-1]["parameters"] >= 10 * sizes[0]["parameters"]
+    for s in sizes:
+        for inputs in ("instructions", "none"):
+            assert [r["seed"] for r in s[inputs]] == [0, 1, 2]
+        # the same pretraining text and token budget at every size
+        assert s["tokens"] == sizes[0]["tokens"]
+
+
+def test_every_size_meets_the_shipped_models_bars(sizes):
+    for s in sizes:
+        assert s["zero_shot_worst_task"] <= PRETRAINING["zero_shot_at_most"], s
+        assert s["few_shot"] >= PRETRAINING["few_shot_at_least"], s
+        assert s["fact"] >= PRETRAINING["fact_at_least"], s
+
+
+def test_the_shipped_model_is_one_of_the_sizes(sizes, shipped):
+    assert shipped in sizes
+
+
+# Number of training clusters
+
+
+def test_more_clusters_barely_move_the_unseen_one(clusters):
+    counts = sorted({r["n_train_clusters"] for r in clusters})
+    first, last = (
+        mean(cell(clusters, counts[0]), "held_out_cluster"),
+        mean(cell(clusters, counts[-1]), "held_out_cluster"),
+    )
+    assert abs(last - first) <= C["clusters_change_at_most_points"], (first, last)
+
+
+def test_which_cluster_is_held_out_matters_more(clusters):
+    counts = sorted({r["n_train_clusters"] for r in clusters})
+    for n in counts:
+        position = mean(cell(clusters, n, "position"), "held_out_cluster")
+        for other in world.CLUSTERS:
+            if other != "position":
+                assert (
+                    position - mean(cell(clusters, n, other), "held_out_cluster")
+                    >= C["position_over_others_points"]
+                ), (n, other)
+        assert mean(cell(clusters, n, "order"), "held_out_cluster") <= C["order_at_most"], n
+    for held_out in ("transform", "count"):
+        for n in counts[:-1]:
+            assert (
+                mean(cell(clusters, n, held_out), "held_out_cluster") <= C["before_three_at_most"]
+            ), (held_out, n)
+        assert mean(cell(clusters, counts[-1], held_out), "held_out_cluster") > mean(
+            cell(clusters, counts[0], held_out), "held_out_cluster"
+        ), held_out
+
+
+def test_the_trained_tasks_pay_for_the_mix(clusters):
+    counts = sorted({r["n_train_clusters"] for r in clusters})
+    assert (
+        mean(cell(clusters, counts[0]), "trained_tasks")
+        - mean(cell(clusters, counts[-1]), "trained_tasks")
+        >= C["trained_tasks_fall_points"]
+    )
+
+
+# Model size
+
+
+def test_transfer_to_the_unseen_cluster_grows_with_size(sizes):
+    means = [mean(s["instructions"], "held_out_cluster") for s in sizes]
+    assert means == sorted(means), means
+    assert means[-1] - means[0] >= C["largest_over_smallest_points"], means
+    assert (
+        max(r["held_out_cluster"] for r in sizes[0]["instructions"])
+        <= C["smallest_held_out_at_most"]
+    )
+
+
+def test_without_instructions_nothing_transfers_at_any_size(sizes):
+    for s in sizes:
+        assert mean(s["none"], "held_out_cluster") <= C["no_template_at_most"], s["parameters"]
+        assert mean(s["none"], "trained_tasks") <= C["no_template_at_most"], s["parameters"]
+
+
+def test_the_recipe_was_sized_for_the_shipped_model(sizes, shipped):
+    largest = sizes[-1]
+    for key in ("trained_tasks", "held_out_templates"):
+        assert (
+            mean(shipped["instructions"], key) - mean(largest["instructions"], key)
+            >= C["largest_trained_below_points"]
+        ), key
+    assert largest["few_shot"] < shipped["few_shot"]
+
+
+def test_the_thread_count_moves_single_runs_not_the_means(clusters, shipped):
+    one_thread = cell(clusters, max(r["n_train_clusters"] for r in clusters), "count")
+    two_threads = shipped["instructions"]
+    assert (
+        abs(mean(one_thread, "held_out_cluster") - mean(two_threads, "held_out_cluster"))
+        <= C["threads_within_points"]
+    )
+
+
+# Levers
+
+
+def recipe(clusters) -> list[dict]:
+    """The page's recipe on the levers' held-out clusters: the cluster curve's last point."""
+    n = max(r["n_train_clusters"] for r in clusters)
+    return [r for r in cell(clusters, n) if r["held_out"] in ("count", "position")]
+
+
+def test_the_benchmark_runs_the_levers_the_page_names(levers):
+    flan_curves = load_script("benchmarks/flan_curves.py")
+    assert tuple(flan_curves.LEVERS) == LEVERS
+    for runs in levers.values():
+        assert sorted((r["held_out"], r["seed"]) for r in runs) == [
+            (c, s) for c in ("count", "position") for s in (0, 1, 2)
+        ]
+
+
+def test_the_levers_help_a_little_within_the_seed_range(levers, clusters):
+    page = recipe(clusters)
+    for label, runs in levers.items():
+        for held_out in ("count", "position"):
+            base = [r["held_out_cluster"] for r in page if r["held_out"] == held_out]
+            lever = [r["held_out_cluster"] for r in runs if r["held_out"] == held_out]
+            gain = statistics.mean(lever) - statistics.mean(base)
+            assert 0 < gain <= C["levers_gain_at_most_points"], (label, held_out, gain)
+            assert min(lever) <= max(base), (label, held_out)  # the ranges overlap
+
+
+def test_steps_raise_the_trained_tasks_and_more_replay_gives_it_back(levers, clusters):
+    page = recipe(clusters)
+    steps, replay = levers[LEVERS[0]], levers[LEVERS[1]]
+    margin = C["steps_raise_trained_points"]
+    assert mean(steps, "trained_tasks") - mean(page, "trained_tasks") >= margin
+    assert mean(steps, "trained_tasks") - mean(replay, "trained_tasks") >= margin
+    assert mean(replay, "few_shot") > max(mean(steps, "few_shot"), mean(page, "few_shot"))
+    for held_out in ("count", "position"):  # "a few points more" on the held-out clusters
+        more = mean([r for r in replay if r["held_out"] == held_out], "held_out_cluster") - mean(
+            [r for r in steps if r["held_out"] == held_out], "held_out_cluster"
+        )
+        assert 0 <= more <= C["replay_more_at_most_points"], (held_out, more)
+
+
+def test_size_beats_every_lever(levers, clusters, sizes):
+    on_shipped = [r for r in recipe(clusters) if r["held_out"] == "count"] + [
+        r for runs in levers.values() for r in runs if r["held_out"] == "count"
+    ]
+    largest = sizes[-1]["instructions"]
+    assert min(r["held_out_cluster"] for r in largest) > max(
+        r["held_out_cluster"] for r in on_shipped
+    )
+
+
+def test_the_tables_are_rendered_from_the_committed_results(tmp_path, monkeypatch):
+    """The page's tables are what the benchmark's own code makes of its JSON (the plots too, but
+    their bytes depend on the matplotlib build, so only the tables are compared)."""
+    flan_curves = load_script("benchmarks/flan_curves.py")
+    for part in ("clusters", "sizes", "levers"):
+        shutil.copy(FOLDER / f"{part}.json", tmp_path)
+    monkeypatch.setattr(flan_curves, "OUT", tmp_path)
+    for part in ("clusters", "sizes", "levers"):
+        flan_curves.write(part)
+        assert (tmp_path / f"{part}.md").read_text() == (FOLDER / f"{part}.md").read_text(), part
