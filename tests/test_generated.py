@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
 import time
 
 import pytest
 
 from atlas import provenance
-from conftest import ROOT
+from conftest import ROOT, load_script
 
 
 def test_every_published_figure_is_current():
@@ -219,3 +220,25 @@ def test_tolerance_across_cpu_kinds_scales_with_the_examples_behind_a_figure():
     assert figures._compare(moved, summary, "f") == [
         "f.average.instruction: 0.7, committed 0.5 (n=440)"
     ]
+
+
+def test_a_producer_does_not_claim_files_another_producer_stamped():
+    """Two producers write into flan_curves/: files of one touched while the other runs (its
+    tables re-rendered, say) stay the first one's."""
+    update = load_script("tools/update_generated.py")
+    own = ROOT / "docs/generated/flan_curves/levers.md"
+    other = ROOT / "docs/generated/flan_curves/clusters.md"
+    saved = {p: p.stat() for p in (own, other)}
+    start = time.time() - 1
+    try:
+        for p in saved:
+            os.utime(p)  # both written "during the run"
+        written = {
+            str(p.relative_to(ROOT))
+            for p in update.outputs_since(provenance.BY_NAME["flan_levers"], start)
+        }
+    finally:
+        for p, st in saved.items():
+            os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert str(own.relative_to(ROOT)) in written
+    assert str(other.relative_to(ROOT)) not in written

@@ -38,10 +38,16 @@ from atlas import provenance  # noqa: E402
 def outputs_since(producer: provenance.Producer, start: float) -> list[Path]:
     """The files the run wrote: in its folder, and what else it writes (the base checkpoint)."""
     folder = ROOT / provenance.GENERATED / producer.folder
+    # Files another producer of a shared folder stamped are its own, even if touched meanwhile
+    # (say, its tables re-rendered while this one ran).
+    owned_by_others = _owned_by_others(producer)
     written = [
         p
         for p in folder.rglob("*")
-        if p.is_file() and p.name != provenance.STAMP and p.stat().st_mtime >= start
+        if p.is_file()
+        and p.name != provenance.STAMP
+        and p.stat().st_mtime >= start
+        and str(p.relative_to(ROOT)) not in owned_by_others
     ]
     return written + [ROOT / extra for extra in producer.also_writes]
 
@@ -69,6 +75,16 @@ def regenerate(producer: provenance.Producer) -> None:
         print(f"    removed {rel}: this run no longer writes it")
     provenance.write_stamp(producer, outputs)
     print(f"    stamped {len(outputs)} outputs in {time.time() - start:.0f} s", flush=True)
+
+
+def _owned_by_others(producer: provenance.Producer) -> set[str]:
+    """The files other producers writing into the same folder have stamped as theirs."""
+    return {
+        rel
+        for name, stamp in provenance.read_stamps(producer.folder).items()
+        if name != producer.name
+        for rel in stamp["outputs"]
+    }
 
 
 def _previous_outputs(producer: provenance.Producer) -> set[str]:
@@ -119,12 +135,7 @@ def main() -> None:
         if not args.reason:
             parser.error("--adopt needs --reason")
         producer = provenance.BY_NAME[args.adopt]
-        owned_by_others = {
-            rel
-            for name, stamp in provenance.read_stamps(producer.folder).items()
-            if name != producer.name
-            for rel in stamp["outputs"]
-        }
+        owned_by_others = _owned_by_others(producer)
         outputs = [ROOT / rel for rel in _previous_outputs(producer)] or [
             p
             for p in (ROOT / provenance.GENERATED / producer.folder).iterdir()
