@@ -6,7 +6,7 @@ number of training clusters grew (its Figure 6) and as the model grew (its Figur
 draws both curves for the toy world by running the site's own snippets, exactly as a reader does,
 and reading what they wrote; every point is three seeds.
 
-    python benchmarks/flan_curves.py clusters            # ~55 min on 2 cores
+    python benchmarks/flan_curves.py clusters            # ~70 min on 2 cores
     python benchmarks/flan_curves.py sizes --jobs 8      # pretrains three more sizes: hours on 2
                                                          # cores, minutes with a GPU
     python benchmarks/flan_curves.py levers              # the held-out levers, 600-step runs
