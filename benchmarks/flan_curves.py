@@ -45,7 +45,7 @@ OUT = GENERATED_DIR / "flan_curves"
 SEEDS = (0, 1, 2)
 N_TRAIN_CLUSTERS = (1, 2, 3)
 SHIPPED_WIDTH = 128  # models/toy-base
-WIDTHS = (64, 96, 128, 256)  # 0.27 M, 0.59 M, 1.06 M, 4.2 M parameters
+WIDTHS = (64, 96, 128, 256)  # 0.27 M, 0.60 M, 1.06 M, 4.22 M parameters
 # Held-out levers, 3 seeds on each of these held-out clusters, all three other clusters trained on.
 LEVER_CLUSTERS = ("count", "position")
 LEVERS = {
@@ -138,47 +138,46 @@ def pretrain(width: int, tmp: Path, threads: int | None) -> Path:
     return model
 
 
-def clusters(jobs: int, threads: int | None) -> dict:
+def tune_all(configs: list[tuple[dict, list[str], int]], jobs: int, threads: int | None) -> list:
+    """Instruction-tune every (labels, snippet arguments, seed), `jobs` at once; each run's
+    figures filed under its labels."""
     runs = []
     with tempfile.TemporaryDirectory() as tmpdir, ThreadPoolExecutor(jobs) as pool:
         futures = {
-            pool.submit(
-                instruction_tuning,
-                ["--held-out-cluster", held_out, "--train-clusters", str(n)],
-                seed,
-                Path(tmpdir) / f"{held_out}-{n}-{seed}",
-                threads,
-            ): n
-            for held_out in world.CLUSTERS
-            for n in N_TRAIN_CLUSTERS
-            for seed in SEEDS
+            pool.submit(instruction_tuning, args, seed, Path(tmpdir) / str(i), threads): labels
+            for i, (labels, args, seed) in enumerate(configs)
         }
         for future in as_completed(futures):
-            runs.append({"n_train_clusters": futures[future], **future.result()})
+            runs.append({**futures[future], **future.result()})
             print(runs[-1], flush=True)
+    return runs
+
+
+def clusters(jobs: int, threads: int | None) -> dict:
+    configs = [
+        (
+            {"n_train_clusters": n},
+            ["--held-out-cluster", held_out, "--train-clusters", str(n)],
+            seed,
+        )
+        for held_out in world.CLUSTERS
+        for n in N_TRAIN_CLUSTERS
+        for seed in SEEDS
+    ]
+    runs = tune_all(configs, jobs, threads)
     order = list(world.CLUSTERS)
     runs.sort(key=lambda r: (order.index(r["held_out"]), r["n_train_clusters"], r["seed"]))
     return {"runs": runs}
 
 
 def levers(jobs: int, threads: int | None) -> dict:
-    runs = []
-    with tempfile.TemporaryDirectory() as tmpdir, ThreadPoolExecutor(jobs) as pool:
-        futures = {
-            pool.submit(
-                instruction_tuning,
-                [*extra, "--held-out-cluster", held_out],
-                seed,
-                Path(tmpdir) / f"{i}-{held_out}-{seed}",
-                threads,
-            ): label
-            for i, (label, extra) in enumerate(LEVERS.items())
-            for held_out in LEVER_CLUSTERS
-            for seed in SEEDS
-        }
-        for future in as_completed(futures):
-            runs.append({"lever": futures[future], **future.result()})
-            print(runs[-1], flush=True)
+    configs = [
+        ({"lever": label}, [*extra, "--held-out-cluster", held_out], seed)
+        for label, extra in LEVERS.items()
+        for held_out in LEVER_CLUSTERS
+        for seed in SEEDS
+    ]
+    runs = tune_all(configs, jobs, threads)
     runs.sort(key=lambda r: (list(LEVERS).index(r["lever"]), r["held_out"], r["seed"]))
     return {"runs": runs}
 
