@@ -111,15 +111,19 @@ def summary(by_task: dict[str, dict[str, float]], job: str) -> dict[str, float]:
 
 
 def forward_greedy(model, tokenizer, prompts: list[str], max_new_tokens: int) -> list[str]:
-    """Greedy continuations computed as training computes: the model's forward pass on the whole
-    sequence at every step, no KV cache and no padding (prompts of one token length together).
+    """Greedy continuations computed as training computes: the model's own forward pass on each
+    whole prompt, no padding (prompts of one token length together), then one token at a time on
+    the KV cache that pass returned.
 
     Why not `generate`: with prompt-learning adapters (prompt and prefix tuning), PEFT builds the
     virtual tokens and their positions itself, and in batched `generate` with left padding (and,
     for prefix tuning, on prompts shorter than the prefix) its answers differ from the forward pass
-    the adapter was trained with (snippets/prefix_tuning.py measures by how much)."""
+    the adapter was trained with (snippets/prefix_tuning.py measures by how much). The prompt's
+    pass goes through the adapter (it adds the soft prompt or the prefix, which then sit in the
+    cache); the new tokens go through the base model on that cache, at the positions after it."""
     import torch
 
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
     groups: dict[int, list[int]] = {}
     encoded = [tokenizer(p)["input_ids"] for p in prompts]
     for i, ids in enumerate(encoded):
@@ -134,19 +138,29 @@ def forward_greedy(model, tokenizer, prompts: list[str], max_new_tokens: int) ->
                     batch = indices[start : start + 256]
                     ids = torch.tensor([encoded[i] for i in batch])
                     n_prompt = ids.shape[1]
+                    out = model(  # the last position's logits only: all that is used
+                        input_ids=ids,
+                        attention_mask=torch.ones_like(ids),
+                        use_cache=True,
+                        logits_to_keep=1,
+                    )
                     active = torch.ones(len(batch), dtype=torch.bool)  # rows not finished yet
                     for _ in range(max_new_tokens):
-                        rows = ids[active]
-                        logits = model(  # the last position's logits only: all that is used
-                            input_ids=rows, attention_mask=torch.ones_like(rows), logits_to_keep=1
-                        ).logits
-                        step = torch.full((len(batch), 1), tokenizer.eos_token_id)
-                        step[active] = logits[:, -1:].argmax(-1)
+                        step = out.logits[:, -1:].argmax(-1)
+                        step[~active] = tokenizer.eos_token_id  # a finished row only pads
                         ids = torch.cat([ids, step], dim=1)
                         done = [d for _, d in _continuations(tokenizer, ids[:, n_prompt:])]
                         active = ~torch.tensor(done)
                         if not active.any():
                             break
+                        cache = out.cache  # soft prompt or prefix, prompt, new tokens so far
+                        out = base(
+                            input_ids=step,
+                            attention_mask=torch.ones(len(batch), cache.get_seq_length() + 1),
+                            cache=cache,
+                            use_cache=True,
+                            logits_to_keep=1,
+                        )
                     for i, (text, _) in zip(batch, _continuations(tokenizer, ids[:, n_prompt:])):
                         outputs[i] = text
     finally:

@@ -103,7 +103,7 @@ def test_generation_puts_the_tokenizer_back_as_it_found_it():
 
 
 def test_forward_greedy_gives_generate_s_answers_on_a_plain_model():
-    """atlas.jobs decodes prompt-learning adapters with the forward pass (no cache, no padding):
+    """atlas.jobs decodes prompt-learning adapters with the forward pass (no padding, KV cache):
     on a model without an adapter it must answer exactly as the harness's batched `generate`."""
     from atlas.jobs import forward_greedy
 
