@@ -11,8 +11,8 @@ one task erase instruction following, and does keeping the instruction and templ
     python snippets/lora_finetuning.py                  # bare input -> output pairs
     python snippets/lora_finetuning.py --inputs chat    # instruction inside the chat template
 """
-# ci-args: --max-steps 2 --eval-reviews 4 --results-dir {tmp}/results --output-dir {tmp}/model
-# ci-args: --inputs chat --max-steps 2 --eval-reviews 4 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --max-steps 2 --eval-reviews 4 --eval-others 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --inputs chat --max-steps 2 --eval-reviews 4 --eval-others 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 from dataclasses import replace
@@ -41,6 +41,12 @@ parser.add_argument(
     type=cli.at_least(1),
     default=32,
     help="held-out reviews to measure the task on",
+)
+parser.add_argument(
+    "--eval-others",
+    type=cli.at_least(1),
+    default=None,
+    help="items of each other task to measure (default: all of them)",
 )
 parser.add_argument(
     "--seed", type=int, default=0, help="training reviews, data order and adapter weights"
@@ -100,7 +106,12 @@ held_out = replace(
 target = english.examples(
     tokenizer, ["bare", "chat"], tasks=[held_out]
 )  # new reviews, two presentations
-others = english.examples(tokenizer, ["chat"], tasks=[t for t in english.TASKS if t != TASK.name])
+other_tasks = [
+    replace(english.get_task(name), items=english.get_task(name).items[: args.eval_others])
+    for name in english.TASKS
+    if name != TASK.name
+]
+others = english.examples(tokenizer, ["chat"], tasks=other_tasks)
 LABELS = {  # figure key -> what the tables call it
     "target_bare": "sentiment, bare review",
     "target_chat": "sentiment, asked in the chat template",

@@ -33,7 +33,7 @@ RUNS = {
     "single_task_finetuning": "--max-steps 2 --eval-words 1",
     "instruction_tuning": "--max-steps 2 --eval-words 1",
     "classification_head": "--max-steps 2",
-    "lora_finetuning": "--max-steps 2 --eval-reviews 2",
+    "lora_finetuning": "--max-steps 2 --eval-reviews 2 --eval-others 1",
     "real_model_presentation": f"--items {world.N_SHOTS + 1}",
     "chat_sft": "--max-steps 2 --eval-words 2",
     "pitfalls": "--pairs 2",
