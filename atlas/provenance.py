@@ -282,6 +282,16 @@ PRODUCERS: tuple[Producer, ...] = (
         files=("configs/accelerate/cpu-2-processes.yaml",),
         minutes=4,
     ),
+    # Speed levers: trains the instruction-tuning job itself (atlas.jobs, atlas.training); it
+    # imports the peak measurement from benchmarks/run.py, listed here so its code is an input too
+    Producer(
+        "speed_levers",
+        "speed",
+        ("benchmarks/speed_levers.py",),
+        runs=("benchmarks/run.py",),
+        reads=("seeds/seeds.json",),
+        minutes=16,
+    ),
 )
 BY_NAME = {p.name: p for p in PRODUCERS}
 

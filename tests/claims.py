@@ -268,3 +268,17 @@ UNSEEN_TASKS = {
     "replay_costs_templates_points": 0.05,  # ... and held-out templates fall at least this below
     # both other recipes
 }
+
+# docs/how-this-site-works.md#speed-levers (benchmarks/speed_levers.py)
+SPEED_LEVERS = {
+    "one_thread_slower_at_least": 1.3,  # times the page recipe's training time
+    "padding_share_at_least": 0.15,  # of the page recipe's computed tokens
+    "padding_free_slower_at_least": 1.2,
+    "grouped_faster_at_least": 1.15,
+    "outside_the_seed_range_by_points": 2,  # a lever "moves the results": one figure this far out
+    "fuller_steps_speedup_at_most": 1.05,  # "not faster"
+    "compile_slower_at_least": 1.5,
+    "small_batches_ratio_at_most": 1.25,  # "about as long": 64 against 256
+    "large_batch_slower_at_least": 1.2,  # 1,024 against 256
+    "no_cache_slower_at_least": 3,
+}

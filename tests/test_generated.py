@@ -141,9 +141,10 @@ def test_a_code_change_in_an_imported_atlas_module_makes_figures_stale(copy):
     )
     # atlas.comparison is imported by the comparison snippet, the seeds benchmark and atlas.jobs
     # (the PEFT snippets, their sweep and DPO score with its columns, and the stages benchmark runs
-    # DPO, and the playground decodes with its stop rule); the speed benchmark runs them all
+    # DPO, and the playground decodes with its stop rule); the speed benchmark runs them all, and
+    # the speed levers train and measure the instruction-tuning job of atlas.jobs
     peft = {"peft_finetuning", "peft_finetuning.flan", "peft_finetuning.ia3", "peft_sweep"}
-    peft |= {"dpo", "stages", "playground"}
+    peft |= {"dpo", "stages", "playground", "speed_levers"}
     assert (
         _stale(copy)
         == {"comparison", "seeds", "benchmark", "prompt_tuning", "prefix_tuning"} | peft

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+import claims
 from atlas import GENERATED_DIR
 from atlas.ci import SNIPPETS
 from conftest import load_script
@@ -51,3 +52,108 @@ def test_the_report_names_the_cpu_and_its_peak(report):
 def test_the_table_is_rendered_from_the_figures(report):
     table = (GENERATED_DIR / "benchmark" / "benchmark.md").read_text()
     assert table == run.table(report)
+
+
+# The levers (benchmarks/speed_levers.py, committed in docs/generated/speed/): every lever the
+# benchmark defines is measured, the tables are the ones its figures render, and every sentence the
+# page says about them holds, with a margin (claims.SPEED_LEVERS).
+speed = load_script("benchmarks/speed_levers.py")
+
+
+@pytest.fixture(scope="module")
+def levers() -> dict:
+    return json.loads((GENERATED_DIR / "speed" / "levers.json").read_text())
+
+
+def test_every_lever_is_measured_on_the_page_recipe_s_job(levers):
+    assert list(levers["levers"]) == list(speed.LEVERS)
+    for name, r in levers["levers"].items():
+        change = speed.LEVERS[name]
+        assert r["steps"] * r["batch_size"] == 300 * 32, name  # the same rows seen
+        assert r["steps"] == change.get("steps", 300) and r["batch_size"] == change.get(
+            "batch_size", 32
+        )
+        assert r["threads"] == change.get("threads", 2), name
+        assert r["training_seconds"] > 0 and set(r["quality"]) == set(speed.QUALITY)
+        # padding is the only difference between the two token rates
+        assert r["computed_tokens_per_second"] >= r["tokens_per_second"], name
+    assert levers["seed_range"] == speed.seed_range()  # the seeds the page quotes
+
+
+def test_the_lever_tables_are_rendered_from_the_figures(levers):
+    assert (GENERATED_DIR / "speed" / "levers.md").read_text() == speed.table(levers)
+    assert (GENERATED_DIR / "speed" / "evaluation.md").read_text() == speed.evaluation_table(levers)
+
+
+def outside_by(levers: dict, name: str) -> float:
+    """How far (percentage points) a lever's furthest figure lies outside the seed range."""
+    worst = 0.0
+    for key, value in levers["levers"][name]["quality"].items():
+        low, high = levers["seed_range"][key]
+        worst = max(worst, 100 * (low - value), 100 * (value - high))
+    return worst
+
+
+def slower(levers: dict, name: str) -> float:
+    return (
+        levers["levers"][name]["training_seconds"]
+        / levers["levers"]["page recipe"]["training_seconds"]
+    )
+
+
+def test_what_the_page_says_about_each_lever(levers):
+    c = claims.SPEED_LEVERS
+    base = levers["levers"]["page recipe"]
+    margin = c["outside_the_seed_range_by_points"]
+    # one thread: slower, the same results
+    assert slower(levers, "one thread") >= c["one_thread_slower_at_least"]
+    assert levers["levers"]["one thread"]["quality"] == base["quality"]
+    # padding: a real share, yet padding-free batches are slower and compute none
+    assert (
+        1 - base["tokens_per_second"] / base["computed_tokens_per_second"]
+        >= c["padding_share_at_least"]
+    )
+    free = levers["levers"]["padding-free batches"]
+    assert free["tokens_per_second"] == free["computed_tokens_per_second"]
+    assert slower(levers, "padding-free batches") >= c["padding_free_slower_at_least"]
+    # grouping rows by length: the one faster lever, and it moves the results
+    grouped = "rows of similar length together"
+    assert 1 / slower(levers, grouped) >= c["grouped_faster_at_least"]
+    assert outside_by(levers, grouped) >= margin
+    # fewer, fuller steps: not faster, and they learn less (a figure below the range)
+    fuller = "fewer, fuller steps (64 × 150)"
+    assert 1 / slower(levers, fuller) <= c["fuller_steps_speedup_at_most"]
+    assert any(
+        100 * (levers["seed_range"][k][0] - v) >= margin
+        for k, v in levers["levers"][fuller]["quality"].items()
+    )
+    assert slower(levers, "torch.compile (inductor)") >= c["compile_slower_at_least"]
+    # "no lever measured here makes it faster without changing its results"
+    for name in speed.LEVERS:
+        if name != "page recipe":
+            assert slower(levers, name) >= 1 / c["fuller_steps_speedup_at_most"] or (
+                outside_by(levers, name) >= margin
+            ), name
+
+
+def test_what_the_page_says_about_evaluation(levers):
+    c = claims.SPEED_LEVERS
+    runs = {
+        (r["batch_size"], r["kv_cache"]): r for r in levers["levers"]["page recipe"]["evaluation"]
+    }
+    assert list(runs) == [(b, True) for b in speed.EVAL_BATCH_SIZES] + [(256, False)]
+    assert all(r["same_answers"] == r["prompts"] for r in runs.values())
+    default = runs[(256, True)]["seconds"]
+    assert (
+        max(runs[(64, True)]["seconds"], default) / min(runs[(64, True)]["seconds"], default)
+        <= c["small_batches_ratio_at_most"]
+    )
+    assert runs[(1024, True)]["seconds"] / default >= c["large_batch_slower_at_least"]
+    assert runs[(256, False)]["seconds"] / default >= c["no_cache_slower_at_least"]
+
+
+def test_prompt_and_prefix_tuning_run_in_under_a_minute(report):
+    """The page: with the KV cache in their forward-pass decoding, both snippets' default runs
+    are under the toy budget."""
+    for name in ("prompt_tuning", "prefix_tuning"):
+        assert report["snippets"][name]["seconds"] < report["toy_budget_seconds"], name
