@@ -275,6 +275,7 @@ SPEED_LEVERS = {
     "padding_share_at_least": 0.15,  # of the page recipe's computed tokens
     "padding_free_slower_at_least": 1.2,
     "grouped_faster_at_least": 1.15,
+    "grouped_padding_share_at_most": 0.05,  # "drops most of the padding"
     "outside_the_seed_range_by_points": 2,  # a lever "moves the results": one figure this far out
     "fuller_steps_speedup_at_most": 1.05,  # "not faster"
     "compile_slower_at_least": 1.5,

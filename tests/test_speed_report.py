@@ -119,6 +119,13 @@ def test_what_the_page_says_about_each_lever(levers):
     # grouping rows by length: the one faster lever, and it moves the results
     grouped = "rows of similar length together"
     assert 1 / slower(levers, grouped) >= c["grouped_faster_at_least"]
+    g = levers["levers"][grouped]
+    assert (
+        1 - g["tokens_per_second"] / g["computed_tokens_per_second"]
+        <= c["grouped_padding_share_at_most"]
+    )
+    # "the only faster lever here"
+    assert all(slower(levers, n) > 1 for n in speed.LEVERS if n not in ("page recipe", grouped))
     assert outside_by(levers, grouped) >= margin
     # fewer, fuller steps: not faster, and they learn less (a figure below the range)
     fuller = "fewer, fuller steps (64 × 150)"
