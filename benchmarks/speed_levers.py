@@ -31,8 +31,8 @@ from atlas.runs import run_script  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "speed"
-JOB = "flan"
-LEARNING_RATE = 2e-3  # the instruction-tuning page's
+JOB = "flan"  # its steps and learning rate: atlas.jobs.JOBS, as on the instruction-tuning page
+BATCH_SIZE = 32  # rows per step, as on every fine-tuning page (atlas.training)
 # name -> what changes from the page recipe: SFTConfig fields, batch size and steps, threads
 LEVERS: dict[str, dict] = {
     "page recipe": {},
@@ -66,14 +66,14 @@ def train_once(lever: str) -> dict:
     from atlas.evaluation import evaluate
     from atlas.training import sft_config, train
 
-    change = LEVERS[lever]
-    steps, batch_size = change.get("steps", 300), change.get("batch_size", 32)
+    change, job = LEVERS[lever], jobs.get_job(JOB)
+    steps, batch_size = change.get("steps", job.steps), change.get("batch_size", BATCH_SIZE)
     rows = jobs.training_rows(JOB, seed=0)
     model = AutoModelForCausalLM.from_pretrained(BASE_MODEL_DIR)
     tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
     with tempfile.TemporaryDirectory() as tmp:
         config = sft_config(
-            tmp, max_steps=steps, learning_rate=LEARNING_RATE, batch_size=batch_size
+            tmp, max_steps=steps, learning_rate=job.full_learning_rate, batch_size=batch_size
         )
         config = dataclasses.replace(config, **change.get("config", {}))
         trainer = SFTTrainer(

@@ -107,8 +107,8 @@ target = english.examples(
     tokenizer, ["bare", "chat"], tasks=[held_out]
 )  # new reviews, two presentations
 other_tasks = [
-    replace(english.get_task(name), items=english.get_task(name).items[: args.eval_others])
-    for name in english.TASKS
+    replace(task, items=task.items[: args.eval_others])
+    for name, task in english.TASKS.items()
     if name != TASK.name
 ]
 others = english.examples(tokenizer, ["chat"], tasks=other_tasks)

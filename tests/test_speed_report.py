@@ -67,13 +67,15 @@ def levers() -> dict:
 
 def test_every_lever_is_measured_on_the_page_recipe_s_job(levers):
     assert list(levers["levers"]) == list(speed.LEVERS)
+    from atlas import THREADS, jobs
+
+    job = jobs.get_job(speed.JOB)
     for name, r in levers["levers"].items():
         change = speed.LEVERS[name]
-        assert r["steps"] * r["batch_size"] == 300 * 32, name  # the same rows seen
-        assert r["steps"] == change.get("steps", 300) and r["batch_size"] == change.get(
-            "batch_size", 32
-        )
-        assert r["threads"] == change.get("threads", 2), name
+        assert r["steps"] * r["batch_size"] == job.steps * speed.BATCH_SIZE, name  # same rows
+        assert r["steps"] == change.get("steps", job.steps), name
+        assert r["batch_size"] == change.get("batch_size", speed.BATCH_SIZE), name
+        assert r["threads"] == change.get("threads", THREADS), name
         assert r["training_seconds"] > 0 and set(r["quality"]) == set(speed.QUALITY)
         # padding is the only difference between the two token rates
         assert r["computed_tokens_per_second"] >= r["tokens_per_second"], name
