@@ -88,6 +88,16 @@ PRODUCERS: tuple[Producer, ...] = (
         also_writes=(BASE_MODEL,),
         minutes=16,
     ),
+    # The same default run where the CPU lacks bfloat16 (float32, into a temporary folder): its
+    # time and the model it makes, beside the shipped run's figures
+    Producer(
+        "pretraining_float32",
+        "pretraining_float32",
+        ("benchmarks/pretraining_float32.py",),
+        runs=("snippets/pretraining.py",),
+        reads=("pretraining/training.json", "pretraining/base_model.json"),
+        minutes=35,
+    ),
     Producer("toy_world", "toy_world", ("snippets/toy_world.py",), minutes=0.1),
     Producer("toy_tokenizer", "toy_tokenizer", ("snippets/toy_tokenizer.py",), minutes=0.1),
     Producer("dataset_shapes", "dataset_shapes", ("snippets/dataset_shapes.py",), minutes=0.1),

@@ -269,6 +269,11 @@ UNSEEN_TASKS = {
     # both other recipes
 }
 
+# docs/how-this-site-works.md#speed (benchmarks/pretraining_float32.py)
+PRETRAINING_FLOAT32 = {
+    "within_points": 0.05,  # the float32 run's model against the shipped one, every accuracy
+}
+
 # docs/how-this-site-works.md#speed-levers (benchmarks/speed_levers.py)
 SPEED_LEVERS = {
     "one_thread_slower_at_least": 1.3,  # times the page recipe's training time

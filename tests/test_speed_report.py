@@ -166,3 +166,40 @@ def test_prompt_and_prefix_tuning_run_in_under_a_minute(report):
     are under the toy budget."""
     for name in ("prompt_tuning", "prefix_tuning"):
         assert report["snippets"][name]["seconds"] < report["toy_budget_seconds"], name
+
+
+# The full pretraining run where the CPU lacks bfloat16 (benchmarks/pretraining_float32.py,
+# committed in docs/generated/pretraining_float32/): the snippet's default run, in float32, beside
+# the shipped run; the model it made is held to the base model's bars (claims.PRETRAINING).
+float32 = load_script("benchmarks/pretraining_float32.py")
+
+
+@pytest.fixture(scope="module")
+def float32_run() -> dict:
+    return json.loads((GENERATED_DIR / "pretraining_float32" / "run.json").read_text())
+
+
+def test_the_float32_run_is_the_default_run_on_a_cpu_without_bf16(float32_run):
+    assert float32_run["cpu"]["native_bf16"] is False
+    # the same steps of the same blocks as the shipped run, whose figures are today's
+    assert float32_run["shipped"] == float32.figures(float32.SHIPPED)
+    assert float32_run["float32"]["tokens"] == float32_run["shipped"]["tokens"]
+    assert 0 < float32_run["share_of_peak"] < 1
+
+
+def test_the_float32_table_is_rendered_from_the_figures(float32_run):
+    rendered = (GENERATED_DIR / "pretraining_float32" / "run.md").read_text()
+    assert rendered == float32.table(float32_run)
+
+
+def test_the_float32_model_meets_the_base_model_s_bars(float32_run):
+    """The page: trained in float32, the model passes the shipped model's checks and is within a
+    few points of it."""
+    c, accuracy = claims.PRETRAINING, float32_run["float32"]["accuracy"]
+    assert accuracy["instruction"] <= c["zero_shot_at_most"]
+    assert accuracy["few_shot"] >= c["few_shot_at_least"]
+    assert accuracy["fact"] >= c["fact_at_least"]
+    assert accuracy["few_shot"] - accuracy["instruction"] >= c["few_shot_over_words_points"]
+    shipped = float32_run["shipped"]["accuracy"]
+    for presentation, value in accuracy.items():  # "within N points of it in every column"
+        assert abs(value - shipped[presentation]) <= claims.PRETRAINING_FLOAT32["within_points"]
