@@ -13,8 +13,8 @@ DPO starts from an instruction-tuned model: `python snippets/instruction_tuning.
     python snippets/dpo.py --beta 0.01             # a loose anchor to the reference
     python snippets/dpo.py --method sft            # the baseline: SFT on the chosen answers
 """
-# ci-args: --model models/toy-base --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
-# ci-args: --model models/toy-base --method sft --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model models/toy-base --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model models/toy-base --method sft --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 from pathlib import Path
@@ -38,6 +38,12 @@ parser.add_argument(
 )
 parser.add_argument("--max-steps", type=cli.at_least(1), default=40, help="steps of 32 pairs")
 parser.add_argument("--learning-rate", type=cli.positive, default=2e-4, help="peak learning rate")
+parser.add_argument(
+    "--requests",
+    type=cli.at_least(5),
+    default=200,
+    help="new requests per task the model answers to make the pairs (a fifth as many held out)",
+)
 parser.add_argument("--seed", type=int, default=0, help="pairs, data order")
 parser.add_argument(
     "--eval-words", type=cli.at_least(1), default=20, help="held-out words per task"
@@ -68,10 +74,11 @@ MODEL = args.model  # the instruction-tuned toy model; or a Hub id
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 reference = AutoModelForCausalLM.from_pretrained(MODEL)  # a frozen copy: where DPO is anchored
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
-# The model answers 2,200 new requests; each wrong answer becomes a pair (right answer chosen).
-pairs = stages.preference_rows(model, tokenizer, n_per_task=200, seed=args.seed)
+# The model answers new requests (200 per task: 2,200); each wrong answer becomes a pair (right
+# answer chosen, its own answer rejected).
+pairs = stages.preference_rows(model, tokenizer, n_per_task=args.requests, seed=args.seed)
 held_out_pairs = stages.preference_rows(
-    model, tokenizer, n_per_task=40, split="eval", seed=args.seed
+    model, tokenizer, n_per_task=args.requests // 5, split="eval", seed=args.seed
 )
 print(f"{len(pairs)} pairs (and {len(held_out_pairs)} held out), for example {pairs[0]}")
 # --8<-- [end:data]

@@ -41,7 +41,7 @@ RUNS = {
     "prompt_tuning": "--max-steps 2 --eval-words 1",
     "prefix_tuning": "--max-steps 2 --eval-words 1",
     "continued_pretraining": "--max-steps 2 --eval-words 1",
-    "dpo": "--max-steps 2 --eval-words 1",
+    "dpo": "--max-steps 2 --eval-words 1 --requests 10",
 }
 
 
