@@ -94,7 +94,7 @@ PRODUCERS: tuple[Producer, ...] = (
         "pretraining_float32",
         "pretraining_float32",
         ("benchmarks/pretraining_float32.py",),
-        runs=("snippets/pretraining.py",),
+        runs=("snippets/pretraining.py", "benchmarks/run.py"),  # and its peak measurement
         reads=("pretraining/training.json", "pretraining/base_model.json"),
         minutes=35,
     ),

@@ -2,19 +2,20 @@
 it: `snippets/pretraining.py` with its default arguments trains in float32 there. Timed from start
 to end, and the model it makes measured like the shipped one.
 
-    .venv/bin/python benchmarks/pretraining_float32.py     # about half an hour on 2 cores (AVX2)
+    python benchmarks/pretraining_float32.py     # about half an hour on 2 cores (AVX2)
 
 The shipped model (docs/generated/pretraining) was trained with bfloat16 autocast on a CPU that has
-it in hardware. This runs the same default run into a temporary folder (the shipped checkpoint is
-left alone) and writes docs/generated/pretraining_float32/: `run.json` (wall time, peak memory,
-training throughput, its share of the CPU's float32 matrix-multiply peak, and the new model's
-accuracy by input presentation, beside the shipped run's) and `run.md` (the two side by side). On a
-CPU with native bfloat16 it refuses: there the default run is the bfloat16 one.
+it in hardware. This runs the same default run, on the CPU, into a temporary folder (the shipped
+checkpoint is left alone) and writes docs/generated/pretraining_float32/: `run.json` (wall time,
+peak memory, training throughput, its share of the CPU's float32 matrix-multiply peak, and the new
+model's accuracy by input presentation, beside the shipped run's) and `run.md` (the two side by
+side). On a CPU with native bfloat16 it refuses: there the default run is the bfloat16 one.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -70,6 +71,8 @@ def main() -> None:
             "this CPU computes bfloat16 in hardware, so the default pretraining run uses it: "
             "run this benchmark on a CPU without it (AVX2 only, most laptops)"
         )
+    # The snippet trains on a GPU where it sees one: this measures the CPU.
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
     # The child first, from a process without torch: its peak memory is then its own.
     with tempfile.TemporaryDirectory() as tmp:
         run = run_script(

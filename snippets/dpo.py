@@ -66,7 +66,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, DPOTrainer, SFTTrainer
 
-from atlas import jobs, stages, world
+from atlas import InputError, jobs, stages, world
 from atlas.training import cpu_settings, save, sft_config, train, write_stats
 
 # --8<-- [start:data]
@@ -74,12 +74,17 @@ MODEL = args.model  # the instruction-tuned toy model; or a Hub id
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 reference = AutoModelForCausalLM.from_pretrained(MODEL)  # a frozen copy: where DPO is anchored
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
-# The model answers new requests (200 per task: 2,200); each wrong answer becomes a pair (right
-# answer chosen, its own answer rejected).
+# The model answers new requests (by default 200 per task: 2,200); each wrong answer becomes a pair
+# (right answer chosen, its own answer rejected).
 pairs = stages.preference_rows(model, tokenizer, n_per_task=args.requests, seed=args.seed)
 held_out_pairs = stages.preference_rows(
     model, tokenizer, n_per_task=args.requests // 5, split="eval", seed=args.seed
 )
+if not pairs or not held_out_pairs:  # every request answered right: nothing to prefer
+    raise InputError(
+        f"{MODEL} answered all the requests right: no pairs to train on or to measure with; "
+        "pass more --requests"
+    )
 print(f"{len(pairs)} pairs (and {len(held_out_pairs)} held out), for example {pairs[0]}")
 # --8<-- [end:data]
 

@@ -52,8 +52,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from atlas.evaluation import CONDITIONS, evaluate_examples, require_chat_template
 from atlas.real_model import smollm2
 
+chosen = [english.get_task(name) for name in args.tasks or english.TASKS]  # a typo stops here
+
 # --8<-- [start:prompts]
-chosen = [english.get_task(name) for name in args.tasks or english.TASKS]  # all by default
 MODEL = args.model or smollm2()  # a local safetensors copy of SmolLM2-135M-Instruct; or a Hub id
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
@@ -63,7 +64,8 @@ if not args.no_chat:
 presentations = ["bare", "instruction", "chat", "few_shot", "few_shot_chat"]
 if args.no_chat:
     presentations = [p for p in presentations if "chat" not in p]
-tasks = [replace(t, items=t.items[: args.items]) for t in chosen]  # all items by default
+# The tasks chosen (--tasks; all by default), each with its first --items items (all by default).
+tasks = [replace(t, items=t.items[: args.items]) for t in chosen]
 examples = english.examples(tokenizer, conditions=presentations, tasks=tasks)
 for e in examples[: len(presentations)]:  # the first item of the first task, in each presentation
     print(f"--- {e.condition}\n{e.prompt}")
