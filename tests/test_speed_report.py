@@ -205,5 +205,5 @@ def test_the_float32_model_meets_the_base_model_s_bars(float32_run):
     assert accuracy["fact"] >= c["fact_at_least"]
     assert accuracy["few_shot"] - accuracy["instruction"] >= c["few_shot_over_words_points"]
     shipped = float32_run["shipped"]["accuracy"]
-    for presentation, value in accuracy.items():  # "within N points of it in every column"
+    for presentation, value in accuracy.items():  # "each of those accuracies is within N points"
         assert abs(value - shipped[presentation]) <= claims.PRETRAINING_FLOAT32["within_points"]
