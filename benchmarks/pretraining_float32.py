@@ -87,16 +87,12 @@ def main() -> None:
     from atlas.cli import use_threads
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from run import peak_matmul_gflops
+    from run import cpu_facts, peak_matmul_gflops
 
     use_threads()
     peak = round(peak_matmul_gflops(torch.float32))
     report = {
-        "cpu": {
-            "vector_extensions": torch.backends.cpu.get_cpu_capability(),
-            "native_bf16": False,
-            "threads": torch.get_num_threads(),
-        },
+        "cpu": cpu_facts(),
         "wall_seconds": run["seconds"],
         "peak_mib": run["peak_mib"],
         "float32": float32,

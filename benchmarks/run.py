@@ -95,6 +95,20 @@ def peak_matmul_gflops(dtype, n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
+def cpu_facts() -> dict:
+    """What a speed figure depends on besides the CPU's name (the provenance stamp holds that):
+    its widest vector extension, bfloat16 in hardware, and the threads the run used."""
+    import torch
+
+    from atlas.training import native_bf16
+
+    return {
+        "vector_extensions": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": native_bf16(),
+        "threads": torch.get_num_threads(),
+    }
+
+
 def evaluation_seconds() -> dict:
     from atlas import BASE_MODEL_DIR, models
     from atlas.evaluation import evaluate
@@ -116,16 +130,11 @@ def main() -> None:
     import torch
 
     from atlas.cli import use_threads
-    from atlas.training import native_bf16
 
     use_threads()  # the site's one thread count (atlas.THREADS)
 
     report["evaluation_full_grid"] = evaluation_seconds()
-    report["cpu"] = {  # the CPU's name is in the provenance stamp, like every figure's
-        "vector_extensions": torch.backends.cpu.get_cpu_capability(),
-        "native_bf16": native_bf16(),
-        "threads": torch.get_num_threads(),
-    }
+    report["cpu"] = cpu_facts()
     # bfloat16 on a smaller matrix: where the CPU lacks it, the emulation is slow enough to matter
     report["cpu_peak_gflops"] = {
         "float32": round(peak_matmul_gflops(torch.float32)),
