@@ -12,9 +12,13 @@ Each task has one instruction template and a few items (input, answer, other acc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atlas import UnknownName, world
-from atlas.evaluation import LenientExample, chat_prompt
+
+if TYPE_CHECKING:  # the harness imports torch: imported where prompts are built, so a script
+    # can check task names before that import
+    from atlas.evaluation import LenientExample
 
 CONDITIONS_USED = ("bare", "instruction", "chat", "few_shot", "few_shot_chat")
 
@@ -251,6 +255,8 @@ def examples(
 ) -> list[LenientExample]:
     """Every item of every task (names, or EnglishTask objects) in every presentation. Few-shot
     demos are the task's next items."""
+    from atlas.evaluation import LenientExample, chat_prompt
+
     unknown = [c for c in conditions if c not in CONDITIONS_USED]
     if unknown:
         raise UnknownName(f"English tasks support the conditions {CONDITIONS_USED}, not {unknown}")

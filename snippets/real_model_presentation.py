@@ -45,14 +45,15 @@ parser.add_argument(
 )
 args = cli.parse(parser)
 
-# The heavy imports come after the arguments, so --help and a typo answer at once.
-from atlas import english  # noqa: I001  (its tasks are evaluated with torch)
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
-from atlas.evaluation import CONDITIONS, evaluate_examples, require_chat_template
-from atlas.real_model import smollm2
+from atlas import english  # noqa: E402  the tasks, without torch
 
 chosen = [english.get_task(name) for name in args.tasks or english.TASKS]  # a typo stops here
+
+# The heavy imports come after the arguments, so --help and a typo answer at once.
+from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+from atlas.evaluation import CONDITIONS, evaluate_examples, require_chat_template  # noqa: E402
+from atlas.real_model import smollm2  # noqa: E402
 
 # --8<-- [start:prompts]
 MODEL = args.model or smollm2()  # a local safetensors copy of SmolLM2-135M-Instruct; or a Hub id

@@ -189,6 +189,31 @@ def test_traceback_on_request(tmp_path):
     )
 
 
+def test_an_unknown_english_task_stops_before_the_heavy_imports(tmp_path):
+    """real_model_presentation.py checks --tasks against atlas/english.py before torch and
+    transformers load, as it checks every other argument: a typo answers at once."""
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = [sys.argv[1], '--tasks', 'capitol', '--results-dir', sys.argv[2]]\n"
+        "try:\n"
+        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "except Exception as error:\n"
+        "    print('STOPPED', type(error).__name__, error)\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    snippet = ROOT / "snippets" / "real_model_presentation.py"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(snippet), str(tmp_path / "results")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = proc.stdout.strip().splitlines()
+    assert "unknown English task 'capitol'" in lines[-2], proc.stdout + proc.stderr[-2000:]
+    assert lines[-1] == "HEAVY []"
+
+
 @pytest.mark.parametrize("path", SNIPPETS, ids=[p.stem for p in SNIPPETS])
 def test_help_explains_every_flag_before_the_heavy_imports(path):
     """--help prints the purpose and every flag's help and default, and imports neither torch nor
