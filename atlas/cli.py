@@ -18,8 +18,10 @@ the traceback as well.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from atlas import GENERATED_DIR, THREADS, InputError, models
@@ -29,6 +31,12 @@ MODEL_HELP = "a model directory (save_pretrained) or a Hub id"
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows every flag's default, and the snippet's docstring as written."""
+
+    def _get_help_string(self, action):
+        """A help that states its own default (one argparse would print as None) is kept as is."""
+        if "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +62,8 @@ def parser(doc: str | None, results: str | None = None) -> argparse.ArgumentPars
             "docs/generated/ that the site publishes (tracked by git"
             + ("" if results else "; one per --inputs")
             + "): give another folder "
-            "to keep the site's figures as they are",
+            "to keep the site's figures as they are"
+            + ("" if results else " (default: the --inputs variant's folder of docs/generated/)"),
         )
     return p
 
@@ -100,6 +109,10 @@ def writable_problem(folder: Path) -> str | None:
         return f"{existing} is a file, so the folder cannot be made"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
+    try:  # os.access says yes to root everywhere, /proc and /sys included: make a folder there
+        os.rmdir(tempfile.mkdtemp(prefix=".atlas-check-", dir=existing))
+    except OSError as error:
+        return f"no folder can be made in {existing} ({error.strerror}): choose a writable folder"
     return None
 
 
@@ -124,7 +137,7 @@ def at_least(low: int):
     def check(value: str) -> int:
         number = _number(int, value)
         if number < low:
-            raise argparse.ArgumentTypeError(f"{value} is less than {low}")
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}, the least it takes")
         return number
 
     check.__name__ = f"integer >= {low}"
@@ -140,10 +153,20 @@ def fraction(value: str) -> float:
 
 
 def positive(value: str) -> float:
-    """argparse type: a number > 0 (a learning rate, say)."""
+    """argparse type: a finite number > 0 (a learning rate, say)."""
     number = _number(float, value)
     if not number > 0:
         raise argparse.ArgumentTypeError(f"{value} is not > 0")
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{value} is not a finite number")
+    return number
+
+
+def seed(value: str) -> int:
+    """argparse type: a random seed, an integer in [0, 2**32) as numpy and torch take it."""
+    number = _number(int, value)
+    if not 0 <= number < 2**32:
+        raise argparse.ArgumentTypeError(f"{value} is not a seed in [0, {2**32 - 1}]")
     return number
 
 

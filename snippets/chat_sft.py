@@ -55,7 +55,7 @@ parser.add_argument(
 )
 parser.add_argument("--max-steps", type=cli.at_least(1), default=150, help="steps of 32 rows")
 parser.add_argument("--learning-rate", type=cli.positive, default=2e-3, help="peak learning rate")
-parser.add_argument("--seed", type=int, default=0, help="training words, data order")
+parser.add_argument("--seed", type=cli.seed, default=0, help="training words, data order")
 parser.add_argument(
     "--eval-words", type=cli.at_least(2), default=20, help="held-out words per task"
 )

@@ -21,7 +21,7 @@ parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=150, help="training steps of 32 rows"
 )
 parser.add_argument(
-    "--seed", type=int, default=0, help="training words, data order and the new head's weights"
+    "--seed", type=cli.seed, default=0, help="training words, data order and the new head's weights"
 )
 parser.add_argument(
     "--output-dir",
@@ -147,7 +147,7 @@ write_stats(
     labels=labels,
     accuracy=round(accuracy, 4),
     n_eval=len(gold),
-    base_model_parameters=sum(p.numel() for p in classifier.parameters()),
+    all_parameters=sum(p.numel() for p in classifier.parameters()),  # the base model and the head
 )
 (results / "other_inputs.json").write_text(json.dumps(answers, indent=1) + "\n")
 (results / "classification_head_rows.json").write_text(

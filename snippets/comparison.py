@@ -13,7 +13,7 @@ from pathlib import Path
 
 from atlas import GENERATED_DIR, cli, world
 from atlas.comparison import COLUMNS, columns
-from atlas.tables import markdown_table
+from atlas.tables import markdown_table, percent
 
 parser = cli.parser(__doc__, results="comparison")
 parser.add_argument(
@@ -68,7 +68,7 @@ rows = {
         **head,
         **load("classification_head/classification_head_timing.json"),
         **{k: NA_CANNOT_GENERATE for k in COLUMNS},
-        "target_bare": f"{100 * head['accuracy']:.0f} (its own task, {head['task']}, as a label)",
+        "target_bare": f"{percent(head['accuracy'])} (its own task, {head['task']}, as a label)",
     },
     "hybrid (one task, with instructions)": {**trained("hybrid_finetuning", "hybrid")},
     "instruction tuning (FLAN style)": {**trained("instruction_tuning", "instruction_tuned")},
@@ -89,7 +89,7 @@ rows = {
 def cell(value) -> str:
     if value is None:
         return "not measured"
-    return value if isinstance(value, str) else f"{100 * value:.0f}"
+    return value if isinstance(value, str) else percent(value)
 
 
 # --8<-- [start:table]
@@ -132,7 +132,7 @@ for name, label in [
         mean(held_out, own_format[name]),
         mean(held_out, "instruction"),
     ]
-    flan_rows.append([label, *(f"{100 * c:.0f}" for c in cells)])
+    flan_rows.append([label, *(percent(c) for c in cells)])
 flan_table = markdown_table(
     [
         "trained with",

@@ -31,7 +31,7 @@ parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=80, help="steps of 32 packed blocks"
 )
 parser.add_argument("--learning-rate", type=cli.positive, default=2e-3, help="peak learning rate")
-parser.add_argument("--seed", type=int, default=0, help="documents, data order")
+parser.add_argument("--seed", type=cli.seed, default=0, help="documents, data order")
 parser.add_argument(
     "--eval-words", type=cli.at_least(1), default=20, help="held-out words per task"
 )

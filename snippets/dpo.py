@@ -44,7 +44,7 @@ parser.add_argument(
     default=200,
     help="new requests per task the model answers to make the pairs (a fifth as many held out)",
 )
-parser.add_argument("--seed", type=int, default=0, help="pairs, data order")
+parser.add_argument("--seed", type=cli.seed, default=0, help="pairs, data order")
 parser.add_argument(
     "--eval-words", type=cli.at_least(1), default=20, help="held-out words per task"
 )

@@ -2,7 +2,7 @@
 
 Shows the base model k solved examples of a task and a new input, for k = 0 to 8, and measures
 exact match on every task. No weight changes, and nothing in the input names the task: the model
-must infer it from the examples. Point MODEL at any causal LM to ask it instead.
+must infer it from the examples. `--model` asks any causal LM instead (a folder or a Hub id).
 
     python snippets/few_shot_prompting.py
 """

@@ -64,7 +64,7 @@ parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=300, help="training steps of 32 rows"
 )
 parser.add_argument(
-    "--seed", type=int, default=0, help="training words, template draws, data order"
+    "--seed", type=cli.seed, default=0, help="training words, template draws, data order"
 )
 parser.add_argument(
     "--eval-words", type=cli.at_least(1), default=40, help="held-out words per task"

@@ -49,7 +49,7 @@ parser.add_argument(
     help="items of each other task to measure (default: all of them)",
 )
 parser.add_argument(
-    "--seed", type=int, default=0, help="training reviews, data order and adapter weights"
+    "--seed", type=cli.seed, default=0, help="training reviews, data order and adapter weights"
 )
 parser.add_argument(
     "--output-dir",

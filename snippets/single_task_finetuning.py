@@ -29,7 +29,7 @@ parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=150, help="training steps of 32 rows"
 )
 parser.add_argument(
-    "--seed", type=int, default=0, help="training words, data order and new weights"
+    "--seed", type=cli.seed, default=0, help="training words, data order and new weights"
 )
 parser.add_argument(
     "--eval-words", type=cli.at_least(1), default=40, help="held-out words per task"

@@ -2,7 +2,7 @@
 
 Asks the base model for every task with an instruction (as plain text, and inside its chat
 template), on templates later used for instruction tuning and on held-out ones, and measures exact
-match. Point MODEL at any causal LM to ask it instead.
+match. `--model` asks any causal LM instead (a folder or a Hub id).
 
     python snippets/zero_shot_prompting.py
 """

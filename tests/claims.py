@@ -192,6 +192,8 @@ COMPARISON = {
     # seen tasks' instruction columns" than the instruction-tuned row it starts from
     "dpo_bare_at_most": 0.05,
     "dpo_below_instruction_tuning_points": 0.10,
+    # docs/index.md: "adapted N ways, each in under this many minutes" (training, on the CPU named)
+    "training_minutes_at_most": 2,
 }
 
 # docs/techniques/continued-pretraining.md, tests/techniques/test_continued_pretraining.py

@@ -61,6 +61,15 @@ def config_only(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def no_tokenizer(tmp_path_factory) -> Path:
+    """A model saved without its tokenizer (model.save_pretrained alone)."""
+    folder = tmp_path_factory.mktemp("no-tokenizer")
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(ROOT / "models" / "toy-base" / name, folder / name)
+    return folder
+
+
 # (snippet, arguments, words the error line must hold): the table of issue 11, one row each
 ARGUMENT_ROWS = {
     "misspelt --results-dir": (
@@ -86,6 +95,25 @@ ARGUMENT_ROWS = {
     ),
     "empty folder as model": ("single_task_finetuning", ["--model", "{empty}"], ["no config.json"]),
     "config without weights": ("instruction_tuning", ["--model", "{config_only}"], ["no weights"]),
+    "model without its tokenizer": (
+        "zero_shot_prompting",
+        ["--model", "{no_tokenizer}"],
+        ["no tokenizer", "tokenizer.save_pretrained"],
+    ),
+    "a file as model": ("chat_sft", ["--model", "{file}"], ["is a file, not a model directory"]),
+    "empty model name": ("few_shot_prompting", ["--model", ""], ["model name is empty"]),
+    "negative seed": ("classification_head", ["--seed", "-1"], ["--seed", "not a seed"]),
+    "seed beyond numpy's": ("single_task_finetuning", ["--seed", "5000000000"], ["--seed"]),
+    "infinite learning rate": (
+        "peft_finetuning",
+        ["--learning-rate", "inf"],
+        ["--learning-rate", "not a finite number"],
+    ),
+    "results folder where none can be made": (
+        "toy_world",
+        ["--results-dir", "/proc/atlas-results"],
+        ["--results-dir", "/proc"],
+    ),
     "zero steps": ("single_task_finetuning", ["--max-steps", "0"], ["--max-steps", "less than 1"]),
     "negative steps": ("instruction_tuning", ["--max-steps", "-1"], ["--max-steps", "less than 1"]),
     "zero evaluation words": ("zero_shot_prompting", ["--eval-words", "0"], ["--eval-words"]),
@@ -129,13 +157,16 @@ ARGUMENT_ROWS = {
 
 
 @pytest.mark.parametrize("row", ARGUMENT_ROWS)
-def test_a_mistake_in_the_arguments_stops_before_any_work(row, tmp_path, empty_folder, config_only):
+def test_a_mistake_in_the_arguments_stops_before_any_work(
+    row, tmp_path, empty_folder, config_only, no_tokenizer
+):
     snippet, args, words = ARGUMENT_ROWS[row]
     (tmp_path / "a-file").write_text("not a folder")
     fields = {
         "tmp": tmp_path,
         "empty": empty_folder,
         "config_only": config_only,
+        "no_tokenizer": no_tokenizer,
         "file": tmp_path / "a-file",
     }
     args = [a.format(**fields) for a in args]

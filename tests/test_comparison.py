@@ -71,3 +71,16 @@ def test_dpo_keeps_instruction_tuning_s_shape_but_lower(rows):
     assert dpo["target_bare"] <= CLAIMS["dpo_bare_at_most"]
     for column in ("target_instruction", "other_seen_instruction", "held_out_templates"):
         assert dpo[column] <= tuned[column] - CLAIMS["dpo_below_instruction_tuning_points"], column
+
+
+def test_every_adaptation_trains_within_the_front_page_s_minutes(rows):
+    """docs/index.md: "adapted N ways, each in under two minutes" (the rows' training seconds)."""
+    trained = [r for r in rows.values() if r["trainable_parameters"]]
+    assert len(trained) >= 10
+    budget = CLAIMS["training_minutes_at_most"] * 60
+    slow = {
+        n: r["seconds"]
+        for n, r in rows.items()
+        if r["trainable_parameters"] and r["seconds"] >= budget
+    }
+    assert not slow, slow

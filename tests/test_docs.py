@@ -149,3 +149,18 @@ def test_strict_build_has_no_warnings(built_site):
         assert f'href="../{new}/"' in redirect, redirect[:500]
     index = (site / "index.html").read_text()
     assert 'class="headerlink"' in index and "<abbr" in index and 'class="mermaid"' in index
+
+
+def test_no_prose_line_is_taken_for_a_section_marker():
+    """pymdownx.snippets drops every line of a page that holds a section marker (`--8<--` then
+    `[start:name]`), prose included: a sentence that names the markers must escape the first one
+    (`;--8<--`), or the build silently loses the line."""
+    from pymdownx.snippets import SnippetPreprocessor
+
+    swallowed = [
+        f"{page.relative_to(ROOT)}:{number}: {line.strip()}"
+        for page in PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        if (m := SnippetPreprocessor.RE_SNIPPET_SECTION.match(line)) and not m.group("escape")
+    ]
+    assert not swallowed, swallowed

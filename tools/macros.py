@@ -116,14 +116,19 @@ def ci_arg(snippet: str, flag: str, variant: int = 0) -> str:
 
 
 def _denoised(value: float) -> float:
-    """Float noise removed before rounding: an accuracy of 1/40 is written 0.025 by one file and
-    0.025000000000000005 by another (a mean of the same runs); both must print alike. Python's
-    format then rounds half to even, as the generated tables do (0.025 -> '2')."""
+    """Float noise removed before rounding, as `atlas.tables.percent` does for the tables: an
+    accuracy of 1/40 is written 0.025 by one file and 0.025000000000000005 by another (a mean of
+    the same runs); both must print alike. Python's format then rounds half to even."""
     return round(value, 9)
 
 
 def pct(value: float, digits: int = 0) -> str:
-    """A fraction as a percentage number, without the % sign: 0.781 -> '78'."""
+    """A fraction as a percentage number, without the % sign: 0.781 -> '78' (whole numbers: the
+    tables' own rounding, `atlas.tables.percent`)."""
+    if digits == 0:
+        from atlas.tables import percent
+
+        return percent(value)
     return f"{_denoised(100 * value):.{digits}f}"
 
 
