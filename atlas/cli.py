@@ -18,6 +18,7 @@ the traceback as well.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -109,10 +110,19 @@ def writable_problem(folder: Path) -> str | None:
         return f"{existing} is a file, so the folder cannot be made"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
-    try:  # os.access says yes to root everywhere, /proc and /sys included: make a folder there
-        os.rmdir(tempfile.mkdtemp(prefix=".atlas-check-", dir=existing))
+    # os.access says yes to root everywhere, /proc and /sys included: try what the run will do
+    # (write a file in the folder, or make the folder), and remove the trial at once
+    try:
+        if existing == folder:
+            handle, trial = tempfile.mkstemp(prefix=".atlas-check-", dir=existing)
+            os.close(handle)
+        else:
+            trial = tempfile.mkdtemp(prefix=".atlas-check-", dir=existing)
     except OSError as error:
-        return f"no folder can be made in {existing} ({error.strerror}): choose a writable folder"
+        what = "no file can be written" if existing == folder else "no folder can be made"
+        return f"{what} in {existing} ({error.strerror}): choose a writable folder"
+    with contextlib.suppress(OSError):
+        (os.rmdir if os.path.isdir(trial) else os.remove)(trial)
     return None
 
 

@@ -11,8 +11,18 @@ from pathlib import Path
 from atlas import MissingFile
 
 WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "*.gguf")  # what from_pretrained can load
-# What AutoTokenizer.from_pretrained reads from a folder (fast, or a slow tokenizer's files)
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+# Files a tokenizer is loaded from: save_pretrained's, and the vocabularies slow tokenizers read
+# (sentencepiece models, BPE vocab and merges, tiktoken files). A folder with none has no tokenizer.
+TOKENIZER_FILES = (
+    "tokenizer*",
+    "*.model",
+    "*.spm",
+    "*.tiktoken",
+    "vocab*",
+    "merges.txt",
+    "tekken.json",
+    "bpe.codes",
+)
 
 
 def looks_local(model: str | Path) -> bool:
@@ -70,7 +80,7 @@ def resolve(model: str | Path) -> str:
             "it was saved without them "
             "or the copy is incomplete. Save the model again with model.save_pretrained(dir)."
         )
-    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+    if not any(f.is_file() for pattern in TOKENIZER_FILES for f in path.glob(pattern)):
         raise MissingFile(
             f"{path} holds a model but no tokenizer (tokenizer.json, tokenizer_config.json): "
             "save the tokenizer beside it with tokenizer.save_pretrained(dir)."
