@@ -23,7 +23,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from atlas import InputError, UnknownName, world
-from atlas.tables import markdown_table
+from atlas.tables import markdown_table, percent
 
 
 class Condition(NamedTuple):
@@ -328,10 +328,10 @@ class EvalResult:
     def markdown(self) -> str:
         """Per-task table (accuracy in %), clusters in order, with the average as the last row."""
         rows = [
-            [task, self._cluster_of(task), *(f"{100 * row[c]:.0f}" for c in self.conditions)]
+            [task, self._cluster_of(task), *(percent(row[c]) for c in self.conditions)]
             for task, row in self.by_task().items()
         ]
-        rows.append(["**average**", "", *(f"**{100 * v:.0f}**" for v in self.average().values())])
+        rows.append(["**average**", "", *(f"**{percent(v)}**" for v in self.average().values())])
         return markdown_table(
             ["task", "cluster", *(CONDITIONS[c].label for c in self.conditions)],
             rows,
@@ -344,8 +344,8 @@ class EvalResult:
         rows = [
             [
                 CONDITIONS[c].label,
-                *(f"{100 * clusters[cl][c]:.0f}" for cl in clusters),
-                f"**{100 * average[c]:.0f}**",
+                *(percent(clusters[cl][c]) for cl in clusters),
+                f"**{percent(average[c])}**",
             ]
             for c in self.conditions
         ]
@@ -430,7 +430,7 @@ def shares_markdown(shares: dict[str, float], task: str) -> str:
     noun = world.get_task(task).noun
     return markdown_table(
         ["asked by instruction for another task, the model answered with", "share"],
-        [[ASKED_OTHER_LABELS[k].format(noun=noun), f"{100 * v:.0f} %"] for k, v in shares.items()],
+        [[ASKED_OTHER_LABELS[k].format(noun=noun), f"{percent(v)} %"] for k, v in shares.items()],
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atlas import MissingFile
+from atlas import ROOT, MissingFile
 
 WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "*.gguf")  # what from_pretrained can load
 # Files a tokenizer is loaded from: save_pretrained's, and the vocabularies slow tokenizers read
@@ -47,6 +47,12 @@ def resolve(model: str | Path) -> str:
         raise MissingFile("the model name is empty: give a model directory or a Hub id")
     path = Path(text).expanduser()
     if not (looks_local(model) or path.exists()):
+        if (ROOT / "models" / text).is_dir():  # meant as this project's model, not a Hub id
+            raise MissingFile(
+                f"there is no folder {text!r} here, so from_pretrained would look for it on "
+                f"the Hub; this project's model of that name is {ROOT / 'models' / text}: "
+                "pass that path"
+            )
         return text
     if path.is_file():
         raise MissingFile(

@@ -15,11 +15,11 @@ def markdown_table(header: list[str], rows: list[list], align: str | None = None
 
 
 def percent(fraction: float) -> str:
-    """A fraction as a whole percentage, as the pages' prose (the `pct` macro) and the tables of
-    benchmarks/seeds.py and snippets/comparison.py print it; the harness's own tables
-    (atlas/evaluation.py) still format `100 * v` as it comes. Float noise goes first (an accuracy
-    of 1/40 is 0.025 in one file and 0.025000000000000005 in a mean of runs: both must print
-    alike), then Python rounds half to even (0.025 -> '2')."""
+    """A fraction as a whole percentage, as the pages' prose (the `pct` macro), the harness's
+    tables (atlas/evaluation.py), benchmarks/seeds.py and snippets/comparison.py print it. Float
+    noise goes first (an accuracy of 1/40 is 0.025 in one file and 0.025000000000000005 in a mean
+    of runs: both must print alike), then Python rounds half to even (0.025 -> '2'). Other
+    benchmarks still format `100 * v` as it comes."""
     return f"{round(100 * fraction, 9):.0f}"
 
 

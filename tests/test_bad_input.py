@@ -100,6 +100,11 @@ ARGUMENT_ROWS = {
         ["--model", "{no_tokenizer}"],
         ["no tokenizer", "tokenizer.save_pretrained"],
     ),
+    "project model by its bare name": (
+        "zero_shot_prompting",
+        ["--model", "toy-base"],
+        ["no folder 'toy-base' here", "models/toy-base"],
+    ),
     "a file as model": ("chat_sft", ["--model", "{file}"], ["is a file, not a model directory"]),
     "empty model name": ("few_shot_prompting", ["--model", ""], ["model name is empty"]),
     "negative seed": ("classification_head", ["--seed", "-1"], ["--seed", "not a seed"]),
