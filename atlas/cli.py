@@ -112,17 +112,18 @@ def writable_problem(folder: Path) -> str | None:
         return f"{existing} is not writable"
     # os.access says yes to root everywhere, /proc and /sys included: try what the run will do
     # (write a file in the folder, or make the folder), and remove the trial at once
+    writes_a_file = existing == folder
     try:
-        if existing == folder:
+        if writes_a_file:
             handle, trial = tempfile.mkstemp(prefix=".atlas-check-", dir=existing)
             os.close(handle)
         else:
             trial = tempfile.mkdtemp(prefix=".atlas-check-", dir=existing)
     except OSError as error:
-        what = "no file can be written" if existing == folder else "no folder can be made"
+        what = "no file can be written" if writes_a_file else "no folder can be made"
         return f"{what} in {existing} ({error.strerror}): choose a writable folder"
     with contextlib.suppress(OSError):
-        (os.rmdir if os.path.isdir(trial) else os.remove)(trial)
+        (os.remove if writes_a_file else os.rmdir)(trial)
     return None
 
 

@@ -14,13 +14,14 @@ def markdown_table(header: list[str], rows: list[list], align: str | None = None
     return "\n".join(lines) + "\n"
 
 
-def percent(fraction: float) -> str:
-    """A fraction as a whole percentage, as the pages' prose (the `pct` macro), the harness's
-    tables (atlas/evaluation.py), benchmarks/seeds.py and snippets/comparison.py print it. Float
-    noise goes first (an accuracy of 1/40 is 0.025 in one file and 0.025000000000000005 in a mean
-    of runs: both must print alike), then Python rounds half to even (0.025 -> '2'). Other
-    benchmarks still format `100 * v` as it comes."""
-    return f"{round(100 * fraction, 9):.0f}"
+def percent(fraction: float, digits: int = 0) -> str:
+    """A fraction as a percentage, without the % sign, as the pages' prose (the `pct` and `points`
+    macros), the harness's tables (atlas/evaluation.py), benchmarks/seeds.py,
+    benchmarks/pretraining_float32.py and snippets/comparison.py print it. Float noise goes first
+    (an accuracy of 1/40 is 0.025 in one file and 0.025000000000000005 in a mean of runs: both must
+    print alike), then Python rounds half to even (0.025 -> '2'). Other benchmarks still format
+    `100 * v` as it comes."""
+    return f"{round(100 * fraction, 9):.{digits}f}"
 
 
 def _row(cells: list[str]) -> str:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from atlas.runs import run_script  # noqa: E402
-from atlas.tables import markdown_table  # noqa: E402
+from atlas.tables import markdown_table, percent  # noqa: E402
 from atlas.training import native_bf16  # noqa: E402
 
 SNIPPET = ROOT / "snippets" / "pretraining.py"
@@ -56,7 +56,7 @@ def table(report: dict) -> str:
             f"{run['seconds'] / 60:.1f}",
             f"{run['tokens_per_second']:,}",
             f"{run['final_loss']:.3f}",
-            *(f"{100 * run['accuracy'][p]:.0f}" for p in PRESENTATIONS),
+            *(percent(run["accuracy"][p]) for p in PRESENTATIONS),
         ]
         for name, run in runs.items()
     ]

@@ -115,26 +115,19 @@ def ci_arg(snippet: str, flag: str, variant: int = 0) -> str:
     return args[args.index(flag) + 1]
 
 
-def _denoised(value: float) -> float:
-    """Float noise removed before rounding, as `atlas.tables.percent` does for the tables: an
-    accuracy of 1/40 is written 0.025 by one file and 0.025000000000000005 by another (a mean of
-    the same runs); both must print alike. Python's format then rounds half to even."""
-    return round(value, 9)
-
-
 def pct(value: float, digits: int = 0) -> str:
-    """A fraction as a percentage number, without the % sign: 0.781 -> '78' (whole numbers: the
-    tables' own rounding, `atlas.tables.percent`)."""
-    if digits == 0:
-        from atlas.tables import percent
+    """A fraction as a percentage number, without the % sign: 0.781 -> '78'; the tables' own
+    rounding (`atlas.tables.percent`: float noise removed, then half to even)."""
+    from atlas.tables import percent
 
-        return percent(value)
-    return f"{_denoised(100 * value):.{digits}f}"
+    return percent(value, digits)
 
 
 def points(value: float) -> str:
     """A difference of fractions in percentage points, without a sign: -0.15 -> '15'."""
-    return f"{_denoised(abs(100 * value)):.0f}"
+    from atlas.tables import percent
+
+    return percent(abs(value))
 
 
 def num(value: float, digits: int = 0) -> str:
