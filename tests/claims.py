@@ -142,6 +142,8 @@ REAL_MODEL_PRESENTATION = {
     "few_shot_over_instruction_points": 0.20,
     "few_shot_chat_at_most": 0.10,  # few-shot inside the chat template
     "few_shot_chat_below_few_shot_points": 0.40,  # ... this far below few-shot without it
+    # "from the best presentation": few-shot without the template beats every other one by this much
+    "few_shot_best_by_points": 0.10,
     # formatting tasks: few-shot over instruction
     "formatting_few_shot_over_instruction_points": 0.30,
     "letters_at_most": 0.40,  # the letter tasks, in every presentation

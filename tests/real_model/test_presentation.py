@@ -50,6 +50,13 @@ def test_solved_examples_inside_the_chat_template_fail(average):
     )
 
 
+def test_solved_examples_without_a_template_are_the_best_presentation(average):
+    """The page: the same examples "go from the best presentation" (few-shot, no template) to
+    almost nothing inside the chat template."""
+    others = [v for presentation, v in average.items() if presentation != "few_shot"]
+    assert average["few_shot"] >= max(others) + CLAIMS["few_shot_best_by_points"]
+
+
 def test_examples_show_the_form_of_a_formatting_answer(figures):
     formatting = figures["by_cluster"]["formatting"]
     assert (
