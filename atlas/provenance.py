@@ -4,15 +4,23 @@ which inputs, on which machine, and whether any of those inputs has changed sinc
 Every folder of `docs/generated/` holds a `provenance.json` with one *stamp* per producer (a snippet
 or benchmark run with fixed arguments) that writes into it. A stamp records:
 
-- `inputs`: a hash of everything that decides the figures — the code that runs (the script, the
-  `atlas` modules it imports, and for a benchmark the snippets it runs), the arguments, the base
-  checkpoint where the script loads it, the generated files it reads, and the runtime lock file;
+- `code`: the project code the run **executed**, as units (atlas.code_units: each function and
+  method that ran, and the module-level statements of each file it ran), each with a hash of its
+  syntax tree without docstrings, help texts or error messages; recorded by a trace of the run and
+  of every Python process it started (tools/trace), or, for figures no traced run has made yet, by
+  the scripts' static closure (`code from` says which);
+- `inputs`: the arguments, the runtime lock, and every file and model folder the run opened
+  (a model folder by the bytes of all its files), whether git keeps it or not;
+- `artifacts`: the model folders the run wrote, so a run that reads one is checked against the run
+  that made it, even where the folder is not kept (a fresh clone);
 - `outputs`: the SHA-256 of every file the run wrote, so a hand edit shows;
+- `settings`: the arguments as parsed, the thread count, how many Python processes ran;
 - `made_on`: the CPU, its vector extensions, torch and Python versions, the commit and the date.
 
-Code is hashed as its syntax tree without docstrings, so a comment, a docstring or reformatting does
-not make figures stale; a changed line of code does. The machine is recorded, not hashed: figures
-made on another CPU are not stale, only different in their last float bits.
+A figure is stale when a unit its run executed now hashes differently (a function moved to another
+module or renamed keeps its hash; code the run never executed does not count), an input changed, or
+an output was edited. The machine is recorded, not hashed: figures made on another CPU are not
+stale, only different in their last float bits.
 
     problems = check()          # [] when every figure is current
     python tools/update_generated.py           # regenerate what is stale, and only that
@@ -20,7 +28,6 @@ made on another CPU are not stale, only different in their last float bits.
 
 from __future__ import annotations
 
-import ast
 import datetime
 import functools
 import glob
@@ -33,12 +40,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from atlas import ROOT
+from atlas import ROOT, code_units
 from atlas.ci import FOLDER_FLAGS
 
 STAMP = "provenance.json"
 GENERATED = "docs/generated"
 BASE_MODEL = "models/toy-base"
+SHIPPED = (BASE_MODEL,)  # the model folders git keeps: a run that changes one is seen
 # The runtime lock (the packages that compute the figures); the docs and test tools have their own
 # lock, which does not touch a figure. Packages installed without their dependencies are pinned in
 # pyproject.toml's [tool.atlas] table and hashed with it.
@@ -336,73 +344,23 @@ def file_hash(path: Path) -> str:
     return _sha256(path.read_bytes())
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-@functools.lru_cache(maxsize=512)
-def code_hash(source: str) -> str:
-    """A hash of what the code does: its syntax tree without docstrings (comments and layout are
-    not in the tree)."""
-    tree = _strip_docstrings(ast.parse(source))
-    return (
-        "ast:"
-        + _sha256(ast.dump(tree, annotate_fields=True, include_attributes=False).encode())[:32]
-    )
-
-
-def _atlas_imports(source: str) -> set[str]:
-    """The `atlas` modules a file imports (as paths relative to the root), `atlas/__init__.py`
-    included."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "atlas":
-                found.add("atlas/__init__.py")
-                found.update(f"atlas/{a.name}.py" for a in node.names)
-            elif node.module.startswith("atlas."):
-                found.update({"atlas/__init__.py", node.module.replace(".", "/") + ".py"})
-        elif isinstance(node, ast.Import):
-            for a in node.names:
-                if a.name == "atlas" or a.name.startswith("atlas."):
-                    found.update({"atlas/__init__.py", a.name.replace(".", "/") + ".py"})
-    return found
-
-
-def code_files(producer: Producer, root: Path = ROOT) -> list[str]:
-    """The script, the scripts it runs, and every `atlas` module they import, directly or not."""
-    todo = [producer.script, *producer.runs]
-    seen: set[str] = set()
-    while todo:
-        rel = todo.pop()
-        if rel in seen or not (root / rel).is_file():
-            continue
-        seen.add(rel)
-        todo.extend(_atlas_imports((root / rel).read_text()))
-    return sorted(seen)
-
-
-def _base_model_hash(root: Path) -> str:
+def path_hash(path: Path) -> str:
+    """The bytes of a file, or of every file in a folder by relative name (a model folder; its
+    `trainer/` checkpoints left out), cached on names, sizes and modification times."""
+    if path.is_file():
+        files = [(path.name, path)]
+    else:
+        files = [
+            (str(p.relative_to(path)), p)
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and "trainer" not in p.relative_to(path).parts
+        ]
     return _hash_files(
-        tuple(
-            (p.name, p.stat().st_mtime_ns, p.stat().st_size, str(p))
-            for p in sorted((root / BASE_MODEL).iterdir())
-            if p.is_file()
-        )
+        tuple((name, p.stat().st_mtime_ns, p.stat().st_size, str(p)) for name, p in files)
     )
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _hash_files(files: tuple) -> str:
     """A hash of named files' bytes (cached on their names, sizes and modification times)."""
     h = hashlib.sha256()
@@ -431,26 +389,72 @@ def _lock_body(path: Path) -> str:
     )
 
 
-def inputs(producer: Producer, root: Path = ROOT) -> dict[str, str]:
-    """Everything that decides a producer's figures, each as a hash (or the arguments as text)."""
-    files = code_files(producer, root)
-    out = {rel: code_hash((root / rel).read_text()) for rel in files}
-    out["arguments"] = " ".join(producer.args)
-    sources = "".join(
-        (root / rel).read_text() for rel in files if rel.startswith(("snippets/", "benchmarks/"))
-    )
-    if "BASE_MODEL_DIR" in sources and BASE_MODEL not in producer.also_writes:
-        out[BASE_MODEL] = _base_model_hash(root)
-    for rel in producer.files:
-        out[rel] = file_hash(root / rel)
+ENVIRONMENT = "environment (" + ", ".join(LOCKS) + ", [tool.atlas])"
+
+
+def input_key(rel: str) -> str | None:
+    """What a file a run opened counts as: the model folder it lies in (`models/<name>`), or the
+    file itself; None for what is not an input (code, the stamps, caches)."""
+    parts = Path(rel).parts
+    if not parts or parts[0] in (".venv", ".git", "site", "tests") or rel.endswith((".py", ".pyc")):
+        return None
+    if "__pycache__" in parts or Path(rel).name == STAMP or Path(rel).name.startswith(".atlas-"):
+        return None
+    if parts[0] == "models" and len(parts) > 2:
+        return "/".join(parts[:2])
+    return rel
+
+
+@dataclass
+class Trace:
+    """What a producer's run executed and opened, from the records of tools/trace (one file per
+    Python process of the run)."""
+
+    ran: list[tuple[str, str]]
+    read: set[str]  # input keys (files, model folders) the run opened and did not write
+    wrote: set[str]  # input keys it wrote (model folders: its artifacts)
+    settings: dict
+
+    @classmethod
+    def load(cls, folder: Path, script: str) -> "Trace":
+        ran: set[tuple[str, str]] = set()
+        opened: dict[str, bool] = {}
+        main, processes = None, 0
+        for path in sorted(folder.glob("*.json")):
+            record = json.loads(path.read_text())
+            processes += 1
+            ran |= {tuple(x) for x in record["ran"]}
+            for rel, writes in record["opened"]:
+                opened[rel] = opened.get(rel, False) or writes
+            argv = record.get("argv") or [""]
+            if main is None and str(argv[0]).endswith(script):
+                main = record
+        wrote = {k for rel, w in opened.items() if w and (k := input_key(rel))}
+        read = {k for rel, w in opened.items() if not w and (k := input_key(rel))} - wrote
+        settings = {
+            "arguments as parsed": (main or {}).get("settings", [{}])[0].get("args", {})
+            if (main or {}).get("settings")
+            else {},
+            "OMP_NUM_THREADS": (main or {}).get("threads"),
+            "python processes": processes,
+        }
+        return cls(sorted(ran), read, wrote, settings)
+
+
+def static_inputs(producer: Producer, root: Path = ROOT) -> set[str]:
+    """Where no trace of a run exists: the inputs its declaration names (the figures it reads,
+    config files), and the base model unless it writes it."""
+    keys = set(producer.files)
     for pattern in producer.reads:
         for path in sorted(glob.glob(str(root / GENERATED / pattern))):
-            if Path(path).name == STAMP:  # a stamp is not a figure
-                continue
-            rel = str(Path(path).relative_to(root))
-            out[rel] = file_hash(Path(path))
-    out["environment (" + ", ".join(LOCKS) + ", [tool.atlas])"] = _environment_hash(root)
-    return out
+            if Path(path).name != STAMP:
+                keys.add(str(Path(path).relative_to(root)))
+    if BASE_MODEL not in producer.also_writes:
+        keys.add(BASE_MODEL)
+    for a, b in zip(producer.args, producer.args[1:]):
+        if a == "--model" and b.startswith("models/"):
+            keys.add(b)
+    return keys
 
 
 # --- the machine -------------------------------------------------------------------------------
@@ -554,13 +558,37 @@ def write_stamp(
     producer: Producer,
     outputs: list[Path],
     root: Path = ROOT,
+    trace: Trace | None = None,
     made_on: dict | None = None,
     note: str | None = None,
+    evidence: list[dict] | None = None,
+    previous: dict | None = None,
 ) -> dict:
-    """Record that `producer`, run now from the current inputs, wrote `outputs`."""
+    """Record that `producer` wrote `outputs`: from a `trace` of its run (the code it executed,
+    the files and model folders it read, what it wrote), or, with none, from the static closure of
+    its scripts and its declared inputs (`note` says why no run stands behind it).
+
+    `evidence`: for a stamp adopted without a rerun, the reruns that show the changed code leaves
+    its figures as they are (see tools/update_generated.py); `previous` is then the stamp it
+    replaces, whose machine and date the figures keep."""
+    idx = code_units.index(root)
+    if trace is not None:
+        code = code_units.units_of_trace(idx, trace.ran)
+        keys, artifacts = trace.read, trace.wrote
+    else:
+        code = code_units.static_closure(idx, [producer.script, *producer.runs])
+        keys, artifacts = static_inputs(producer, root), set(producer.also_writes)
+    keys = {k for k in keys if (root / k).exists()}
     stamp = {
         "command": producer.shell(),
-        "inputs": inputs(producer, root),
+        "code from": "a trace of the run" if trace is not None else "the scripts' static closure",
+        "code": code,
+        "inputs": {
+            "arguments": " ".join(producer.args),
+            ENVIRONMENT: _environment_hash(root),
+            **{k: path_hash(root / k) for k in sorted(keys)},
+        },
+        "artifacts": {k: path_hash(root / k) for k in sorted(artifacts) if (root / k).exists()},
         "outputs": output_hashes(outputs, root),
         "made_on": made_on if made_on is not None else machine(),
         "made_at": {
@@ -568,9 +596,18 @@ def write_stamp(
             "date": datetime.date.today().isoformat(),
         },
     }
-    if note:  # stamped by `update_generated.py --adopt`: the outputs are older than this stamp
+    if trace is not None:
+        stamp["settings"] = trace.settings
+    if previous is not None:  # adopted: the figures are those of the earlier run
+        stamp["made_at"] = previous["made_at"]
+        for key in ("settings", "note"):
+            if key in previous:
+                stamp[key] = previous[key]
+    if evidence is not None:
+        stamp["adopted with evidence"] = evidence
+    if note:  # no run and no evidence: a run made on a machine no developer has, or older figures
         stamp["note"] = note
-        stamp["made_at"]["stamped without a run"] = True
+        stamp["made_at"] = {**stamp["made_at"], "stamped without a run": True}
     stamps = read_stamps(producer.folder, root)
     stamps[producer.name] = stamp
     path = stamp_path(producer.folder, root)
@@ -597,39 +634,74 @@ class Problem:
         return f"{self.producer}: " + "; ".join(self.reasons) + f" -> {fix}"
 
 
+def artifacts(root: Path = ROOT) -> dict[str, tuple[str, str]]:
+    """Model folders the stamped runs wrote: folder -> (producer, hash)."""
+    out = {}
+    for producer in PRODUCERS:
+        stamp = read_stamps(producer.folder, root).get(producer.name, {})
+        for key, digest in stamp.get("artifacts", {}).items():
+            out[key] = (producer.name, digest)
+    return out
+
+
+def stale_reasons(producer: Producer, stamp: dict, root: Path = ROOT, made=None) -> list[str]:
+    """Why a stamp no longer vouches for its figures ([] while it does)."""
+    if "code" not in stamp:
+        return ["its stamp predates stamps that record the code a run executed"]
+    reasons = code_units.changes(code_units.index(root), stamp["code"])
+    recorded = stamp["inputs"]
+    if recorded.get("arguments") != " ".join(producer.args):
+        reasons.append("its arguments changed")
+    if recorded.get(ENVIRONMENT) != _environment_hash(root):
+        reasons.append(f"{ENVIRONMENT} changed")
+    made = artifacts(root) if made is None else made
+    for key, digest in recorded.items():
+        if key in ("arguments", ENVIRONMENT):
+            continue
+        path = root / key
+        if path.exists():
+            if path_hash(path) != digest:
+                maker = made.get(key, ("",))[0]
+                reasons.append(
+                    f"{key} changed since the run read it"
+                    + (f" (made by {maker}: rerun it, then this)" if maker else "")
+                )
+        elif key in made:  # a model folder not kept in git: its maker's stamped run made it
+            if made[key][1] != digest:
+                reasons.append(
+                    f"{key} is not the one {made[key][0]}'s stamped run made: rerun this"
+                )
+        else:
+            reasons.append(f"input {key} is gone")
+    for rel, digest in stamp["outputs"].items():
+        path = root / rel
+        if not path.is_file():
+            reasons.append(f"output {rel} is missing")
+        elif file_hash(path) != digest:
+            reasons.append(f"{rel} differs from what the run wrote (edited by hand?)")
+    for key in SHIPPED:
+        if key in stamp.get("artifacts", {}) and path_hash(root / key) != stamp["artifacts"][key]:
+            reasons.append(f"{key} differs from what the run wrote")
+    return reasons
+
+
 def check(root: Path = ROOT) -> list[Problem]:
     """Every published figure whose inputs changed since it was written, whose bytes differ from
     what its producer wrote, or that no producer claims."""
     problems: list[Problem] = []
     owned: set[str] = set()
+    made = artifacts(root)
     for producer in PRODUCERS:
-        problem = Problem(producer.name)
-        stamps = read_stamps(producer.folder, root)
-        stamp = stamps.get(producer.name)
+        stamp = read_stamps(producer.folder, root).get(producer.name)
         if stamp is None:
-            problem.reasons.append(f"no stamp in {GENERATED}/{producer.folder}/{STAMP}")
-            problems.append(problem)
+            problems.append(
+                Problem(producer.name, [f"no stamp in {GENERATED}/{producer.folder}/{STAMP}"])
+            )
             continue
-        now = inputs(producer, root)
-        recorded = stamp["inputs"]
-        for key in sorted(set(now) | set(recorded)):
-            if key not in recorded:
-                problem.reasons.append(f"new input {key}")
-            elif key not in now:
-                problem.reasons.append(f"input {key} is gone")
-            elif now[key] != recorded[key]:
-                problem.reasons.append(
-                    f"{key} changed" if key != "arguments" else "its arguments changed"
-                )
-        for rel, digest in stamp["outputs"].items():
-            owned.add(rel)
-            path = root / rel
-            if not path.is_file():
-                problem.reasons.append(f"output {rel} is missing")
-            elif file_hash(path) != digest:
-                problem.reasons.append(f"{rel} differs from what the run wrote (edited by hand?)")
-        if problem.reasons:
-            problems.append(problem)
+        owned |= set(stamp["outputs"])
+        reasons = stale_reasons(producer, stamp, root, made)
+        if reasons:
+            problems.append(Problem(producer.name, reasons))
     strays = sorted(
         str(p.relative_to(root))
         for p in (root / GENERATED).rglob("*")

@@ -3,20 +3,28 @@ docs/generated (and only those), then rewrite their provenance stamps.
 
     .venv/bin/python tools/update_generated.py           # what is stale, then regenerate it
     .venv/bin/python tools/update_generated.py --check   # list what is stale; exit 1 if anything is
+    .venv/bin/python tools/update_generated.py --list    # every producer: stale or not, minutes
     .venv/bin/python tools/update_generated.py --only comparison instruction_tuning.tag
-    .venv/bin/python tools/update_generated.py --list    # every producer and its command
+    .venv/bin/python tools/update_generated.py --cheap-only   # rerun what is cheap, adopt with
+                                                              # evidence, list what is left
 
 Each producer runs exactly as a reader runs it (`python snippets/x.py`, writing to its default
-folder), in dependency order: when the base model or a technique's figures change, what reads them
-(the comparison, the benchmarks) turns stale and is regenerated in the same call. Commit the
-regenerated folders together with the code change that caused them.
+folder), in dependency order, under a trace (tools/trace) that records the code it executes and the
+files and model folders it opens, in every Python process it starts: that record is its stamp
+(atlas/provenance.py). Each producer is stamped as soon as it finishes, so a stopped regeneration
+goes on where it stopped. Commit the regenerated folders together with the code change that caused
+them.
 
-`--adopt NAME --reason "..."` stamps a producer's existing outputs as made by the current inputs
-without running it. It exists for two cases: figures made before stamps existed (or before a code
-change shown not to move them), whose producer takes too long to rerun, after checking that nothing
-that decides them changed since; and figures made by the producer's own command on another machine
-(the GPU machine some sessions borrow), copied back unchanged, with `--made-on` saying what that
-machine was. The reason is stored in the stamp, and the pages show it.
+A stale producer that takes more than CHEAP_MINUTES is adopted without a rerun only with evidence:
+the cheap producers are rerun first, and if each of them reproduced its previous figures byte for
+byte (timing files aside) on the CPU kind of the expensive stamp, and every changed unit of code the
+expensive run executed ran, in its current form, in one of those reproducing reruns, the change
+provably leaves figures as they were where it was exercised; the stamp then lists those reruns.
+Otherwise it reruns.
+
+`--adopt NAME --made-on JSON --reason "..."` stamps outputs made by the producer's own command on a
+machine no developer has (the GPU machine some sessions borrow, another CPU kind), copied back
+unchanged; the stamp says so, and the pages show it.
 """
 
 from __future__ import annotations
@@ -26,13 +34,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from atlas import provenance  # noqa: E402
+from atlas import code_units, provenance  # noqa: E402
 
 
 def outputs_since(producer: provenance.Producer, start: float) -> list[Path]:
@@ -52,17 +61,35 @@ def outputs_since(producer: provenance.Producer, start: float) -> list[Path]:
     return written + [ROOT / extra for extra in producer.also_writes]
 
 
-def regenerate(producer: provenance.Producer) -> None:
+CHEAP_MINUTES = 4  # a producer this quick (on 2 cores) is rerun rather than adopted
+TIMING_SUFFIXES = ("_timing.json",)  # wall-clock files: not part of "the same figures"
+
+
+def regenerate(producer: provenance.Producer) -> dict:
     print(
         f"--> {producer.name}: {producer.shell()} (about {producer.minutes:g} min on 2 cores)",
         flush=True,
     )
+    previous = provenance.read_stamps(producer.folder).get(producer.name)
     start = time.time() - 1  # file times have a coarse grain on some file systems
-    proc = subprocess.run(
-        [sys.executable, *producer.command], cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}
-    )
-    if proc.returncode:
-        raise SystemExit(f"{producer.shell()} failed (exit {proc.returncode}); nothing was stamped")
+    with tempfile.TemporaryDirectory(prefix="atlas-trace-") as trace_dir:
+        env = {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "ATLAS_PUBLISH": "1",  # the one command that writes docs/generated and models/toy-base
+            "ATLAS_TRACE_DIR": trace_dir,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT / "tools" / "trace"), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
+        proc = subprocess.run([sys.executable, *producer.command], cwd=ROOT, env=env)
+        if proc.returncode:
+            raise SystemExit(
+                f"{producer.shell()} failed (exit {proc.returncode}); nothing was stamped"
+            )
+        trace = provenance.Trace.load(Path(trace_dir), producer.script)
+    if not trace.ran:
+        raise SystemExit(f"{producer.shell()}: no trace was recorded; nothing was stamped")
     outputs = outputs_since(producer, start)
     if not outputs:  # a script that exits at once (say, its `main()` never called) wrote nothing
         raise SystemExit(
@@ -73,8 +100,85 @@ def regenerate(producer: provenance.Producer) -> None:
     for rel in sorted(stale_files):  # a file the last run wrote and this one did not: out of date
         (ROOT / rel).unlink(missing_ok=True)
         print(f"    removed {rel}: this run no longer writes it")
-    provenance.write_stamp(producer, outputs)
+    stamp = provenance.write_stamp(producer, outputs, trace=trace)
+    if previous is not None and provenance.same_kind(previous["made_on"], stamp["made_on"]):
+        same = _figures(previous["outputs"]) == _figures(stamp["outputs"])
+        stamp["made_at"]["reproduced the figures it replaced"] = same
+        _rewrite(producer, stamp)
+        print(f"    {'reproduced' if same else 'changed'} the figures it replaced")
     print(f"    stamped {len(outputs)} outputs in {time.time() - start:.0f} s", flush=True)
+    return stamp
+
+
+def _figures(outputs: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in outputs.items() if not k.endswith(TIMING_SUFFIXES)}
+
+
+def _rewrite(producer: provenance.Producer, stamp: dict) -> None:
+    stamps = provenance.read_stamps(producer.folder)
+    stamps[producer.name] = stamp
+    provenance.stamp_path(producer.folder).write_text(
+        json.dumps(dict(sorted(stamps.items())), indent=1) + "\n"
+    )
+
+
+def evidence_for(producer: provenance.Producer) -> list[dict] | None:
+    """The reruns that show a stale expensive producer's figures are as they were (see the module's
+    docstring), or None where there is none and it must rerun."""
+    stamp = provenance.read_stamps(producer.folder).get(producer.name)
+    if stamp is None or "code" not in stamp:
+        return None
+    idx = code_units.index(ROOT)
+    reasons = provenance.stale_reasons(producer, stamp)
+    if not reasons or any("::" not in r and "module-level code" not in r for r in reasons):
+        return None  # current already, or an input, argument or output changed: rerun
+    functions, files = code_units.changed_units(idx, stamp["code"])
+    functions = {(rel, q) for rel, q in functions if q in idx.files.get(rel, code_units.FileUnits()).functions}
+    witnesses = []
+    for other in provenance.PRODUCERS:
+        if other.minutes > CHEAP_MINUTES:
+            continue
+        theirs = provenance.read_stamps(other.folder).get(other.name, {})
+        made_at = theirs.get("made_at", {})
+        if not made_at.get("reproduced the figures it replaced") or not provenance.same_kind(
+            theirs["made_on"], stamp["made_on"]
+        ):
+            continue
+        if provenance.stale_reasons(other, theirs):
+            continue
+        code = theirs["code"]
+        covers = [
+            f"{rel}::{q}"
+            for rel, q in functions
+            if code.get(rel, {}).get("functions", {}).get(q) == idx.files[rel].functions[q]
+        ] + [f"{rel} (module level)" for rel in files if rel in code]
+        if covers:
+            witnesses.append({"rerun": other.name, "commit": made_at.get("commit"), "ran": covers})
+    covered = {c for w in witnesses for c in w["ran"]}
+    needed = {f"{rel}::{q}" for rel, q in functions} | {f"{rel} (module level)" for rel in files}
+    return witnesses if needed <= covered else None
+
+
+def adopt_with_evidence(producer: provenance.Producer, evidence: list[dict]) -> None:
+    previous = provenance.read_stamps(producer.folder)[producer.name]
+    outputs = [ROOT / rel for rel in previous["outputs"]]
+    trace = None
+    if previous["code from"] == "a trace of the run":  # keep what the run executed, rehashed
+        trace = provenance.Trace(
+            ran=[(rel, q) for rel, e in previous["code"].items() for q in [*e["functions"], "<module>"]],
+            read=set(previous["inputs"]) - {"arguments", provenance.ENVIRONMENT},
+            wrote=set(previous.get("artifacts", {})),
+            settings=previous.get("settings", {}),
+        )
+    provenance.write_stamp(
+        producer,
+        outputs,
+        trace=trace,
+        made_on=previous["made_on"],
+        evidence=evidence,
+        previous=previous,
+    )
+    print(f"    adopted {producer.name} with the evidence of " + ", ".join(w["rerun"] for w in evidence))
 
 
 def _owned_by_others(producer: provenance.Producer) -> set[str]:
@@ -110,12 +214,22 @@ def main() -> None:
         choices=list(provenance.BY_NAME),
         help="regenerate only these producers, stale or not",
     )
-    parser.add_argument("--list", action="store_true", help="list every producer and its command")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list every producer, whether it is stale, and the minutes a regeneration takes",
+    )
+    parser.add_argument(
+        "--cheap-only",
+        action="store_true",
+        help=f"rerun only producers of at most {CHEAP_MINUTES} min; adopt the others with "
+        "evidence where there is some, and list those that still need a rerun",
+    )
     parser.add_argument(
         "--adopt",
         metavar="NAME",
         choices=list(provenance.BY_NAME),
-        help="stamp NAME's existing outputs without running it (see above)",
+        help="stamp NAME's outputs, made on another machine, without running it (see above)",
     )
     parser.add_argument("--reason", help="why --adopt is right; stored in the stamp")
     parser.add_argument(
@@ -128,12 +242,24 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.list:
+        problems = stale()
         for p in provenance.PRODUCERS:
-            print(f"{p.name:28} docs/generated/{p.folder:24} {p.shell()}  (~{p.minutes:g} min)")
+            state = "stale" if p.name in problems else "current"
+            print(f"{p.name:26} {state:8} ~{p.minutes:>5g} min  {p.shell()}")
+        minutes = sum(p.minutes for p in provenance.PRODUCERS)
+        stale_minutes = sum(provenance.BY_NAME[n].minutes for n in problems)
+        print(
+            f"{len(problems)} stale: about {stale_minutes:g} min to regenerate on 2 cores "
+            f"(a full regeneration: about {minutes:g} min, {minutes / 60:.1f} h)"
+        )
         return
     if args.adopt:
-        if not args.reason:
-            parser.error("--adopt needs --reason")
+        if not (args.reason and args.made_on):
+            parser.error("--adopt needs --reason and --made-on (the machine that made them)")
+        if provenance.same_kind(args.made_on, provenance.machine()):
+            parser.error(
+                "--made-on names a machine of this kind: rerun the producer here instead"
+            )
         producer = provenance.BY_NAME[args.adopt]
         owned_by_others = _owned_by_others(producer)
         outputs = [ROOT / rel for rel in _previous_outputs(producer)] or [
@@ -142,10 +268,7 @@ def main() -> None:
             if p.name != provenance.STAMP and str(p.relative_to(ROOT)) not in owned_by_others
         ]
         outputs += [ROOT / extra for extra in producer.also_writes]
-        made_on = args.made_on or provenance.read_stamps(producer.folder).get(
-            producer.name, {}
-        ).get("made_on", {})
-        provenance.write_stamp(producer, outputs, made_on=made_on, note=args.reason)
+        provenance.write_stamp(producer, outputs, made_on=args.made_on, note=args.reason)
         print(f"adopted {producer.name}: {len(outputs)} outputs stamped without a run")
         return
 
@@ -154,16 +277,42 @@ def main() -> None:
         print(f"stale: {p}")
     if args.check:
         sys.exit(1 if problems else 0)
-    wanted = list(args.only or [])
-    if not wanted and not problems:
+    if args.only:
+        for producer in provenance.PRODUCERS:  # dependency order
+            if producer.name in args.only:
+                regenerate(producer)
+        return
+    if not problems:
         print("every figure is current")
-    for producer in provenance.PRODUCERS:  # dependency order; recheck as upstream folders change
-        if producer.name in wanted if wanted else producer.name in stale():
-            regenerate(producer)
-    left = provenance.check()
-    for p in left:
+    left: list[str] = []
+    for _ in range(3):  # a rerun upstream can stale what reads it: go round until nothing moves
+        now = stale()
+        cheap = [p for p in provenance.PRODUCERS if p.name in now and p.minutes <= CHEAP_MINUTES]
+        for producer in cheap:  # dependency order
+            if producer.name in stale():
+                regenerate(producer)
+        left = []
+        for producer in provenance.PRODUCERS:
+            if producer.name not in stale() or producer.minutes <= CHEAP_MINUTES:
+                continue
+            evidence = evidence_for(producer)
+            if evidence is not None:
+                adopt_with_evidence(producer, evidence)
+            elif args.cheap_only:
+                left.append(producer.name)
+            else:
+                regenerate(producer)
+        if not cheap and not left:
+            break
+        if set(stale()) <= set(left):
+            break
+    still = provenance.check()
+    for p in still:
         print(f"still stale: {p}")
-    sys.exit(1 if left and not wanted else 0)
+    if left:
+        minutes = sum(provenance.BY_NAME[n].minutes for n in left)
+        print(f"left for a rerun ({minutes:g} min on 2 cores): " + " ".join(left))
+    sys.exit(1 if still else 0)
 
 
 if __name__ == "__main__":
