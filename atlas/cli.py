@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from atlas import GENERATED_DIR, THREADS, InputError, models
+from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT, THREADS, InputError, models
 
 MODEL_HELP = "a model directory (save_pretrained) or a Hub id"
 
@@ -48,8 +48,8 @@ class _Parser(argparse.ArgumentParser):
 
 def parser(doc: str | None, results: str | None = None) -> argparse.ArgumentParser:
     """A strict parser whose help is the snippet's docstring; with `results`, a `--results-dir`
-    flag whose default is the published folder docs/generated/<results> (results="" for a snippet
-    whose variants publish to several folders: the default then comes from `parse(by=...)`)."""
+    flag whose default is the run folder runs/<results> (results="" for a snippet whose variants
+    have several folders: the default then comes from `parse(by=...)`)."""
     prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0].endswith(".py") else None
     p = _Parser(
         prog=prog, description=(doc or "").strip(), formatter_class=_Formatter, allow_abbrev=False
@@ -59,14 +59,41 @@ def parser(doc: str | None, results: str | None = None) -> argparse.ArgumentPars
             "--results-dir",
             type=Path,
             default=GENERATED_DIR / results if results else None,
-            help="where the tables, figures and samples go; the default is the folder of "
-            "docs/generated/ that the site publishes (tracked by git"
-            + ("" if results else "; one per --inputs")
-            + "): give another folder "
-            "to keep the site's figures as they are"
-            + ("" if results else " (default: the --inputs variant's folder of docs/generated/)"),
+            help="where the tables, figures and samples go (default: runs/<snippet>/ in the "
+            "repository; the site's own figures in docs/generated/ are written only by "
+            "tools/update_generated.py)",
         )
     return p
+
+
+# What a reader's run never writes: the figures the site publishes and the model it ships. Only the
+# update command (tools/update_generated.py, which sets ATLAS_PUBLISH=1) writes them.
+PUBLISHED = (GENERATED_DIR, BASE_MODEL_DIR)
+RUNS_DIR = ROOT / "runs"
+FOLDER_DESTS = ("results_dir", "output_dir", "data_dir")
+
+
+def publishing() -> bool:
+    return os.environ.get("ATLAS_PUBLISH") == "1"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def run_folder(default: Path) -> Path:
+    """Where a default folder points for a reader's run: published places become runs/<name>
+    (docs/generated/x -> runs/x, models/toy-base -> runs/models/toy-base); a relative default is
+    in the repository, wherever the run starts."""
+    path = Path(default).expanduser()
+    path = path if path.is_absolute() else ROOT / path
+    if publishing():
+        return path
+    if _inside(path, GENERATED_DIR):
+        return RUNS_DIR / path.relative_to(GENERATED_DIR)
+    if _inside(path, BASE_MODEL_DIR):
+        return RUNS_DIR / path.relative_to(ROOT)
+    return path
 
 
 def parse(
@@ -79,7 +106,12 @@ def parse(
     kernel's own arguments are not the snippet's: there the defaults are used.
 
     `by=("inputs", {"bare": {"results_dir": ...}, ...})` fills the flags left at None from the
-    value of another flag (each variant of a snippet has its own output folders)."""
+    value of another flag (each variant of a snippet has its own output folders).
+
+    Folders: a default lies in the repository (runs/ for results, see `run_folder`); a folder
+    given on the command line is relative to the working directory, with `~` expanded. No folder
+    may be empty, lie in the published figures or the shipped model (unless publishing), or be the
+    model folder the run loads."""
     if argv is None:
         argv = [] if _in_notebook() else sys.argv[1:]
     args = p.parse_args(argv)
@@ -88,16 +120,92 @@ def parse(
         for dest, value in defaults[getattr(args, flag)].items():
             if getattr(args, dest) is None:
                 setattr(args, dest, Path(value))
-    for flag in ("results_dir", "output_dir", "data_dir"):
-        folder = getattr(args, flag, None)
-        if folder is not None:
-            problem = writable_problem(Path(folder))
+    given = _given(argv)
+    for dest in FOLDER_DESTS:
+        folder = getattr(args, dest, None)
+        if folder is None:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        if flag in given:
+            if not given[flag].strip():
+                p.error(f"{flag} is empty: give a folder")
+            folder = Path(folder).expanduser().absolute()
+            problem = _protected_problem(folder, getattr(args, "model", None))
             if problem:
-                p.error(f"--{flag.replace('_', '-')} {folder}: {problem}")
+                p.error(f"{flag} {folder}: {problem}")
+        else:
+            folder = run_folder(folder)
+        setattr(args, dest, folder)
+        problem = writable_problem(folder)
+        if problem:
+            p.error(f"{flag} {folder}: {problem}")
+    for dest, bound, what in _bounds(args):
+        if getattr(args, dest) > bound:
+            p.error(f"--{dest.replace('_', '-')} {getattr(args, dest)} is more than {what}")
     use_threads()
     if not _in_notebook():
         sys.excepthook = _one_line_errors
     return args
+
+
+def _given(argv: list[str]) -> dict[str, str]:
+    """The flags given on the command line, with the text of their values as typed."""
+    out = {}
+    for i, a in enumerate(argv):
+        if a.startswith("--"):
+            flag, eq, value = a.partition("=")
+            out[flag] = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+    return out
+
+
+def _protected_problem(folder: Path, model: str | None) -> str | None:
+    """Why a run may not write into `folder` (None if it may)."""
+    if not publishing():
+        if _inside(folder, GENERATED_DIR.resolve()):
+            return (
+                "that is the site's published figures, which only tools/update_generated.py "
+                "writes: give a folder of your own (the default is runs/)"
+            )
+        if _inside(folder.resolve(), BASE_MODEL_DIR.resolve()):
+            return "that is the shipped base model: give a folder of your own"
+    if model and models.looks_local(model) and Path(model).expanduser().is_dir():
+        loaded = Path(model).expanduser().resolve()
+        if _inside(folder.resolve(), loaded) or _inside(loaded, folder.resolve()):
+            return f"that would write over the model the run loads ({loaded}): give another folder"
+    return None
+
+
+def _bounds(args: argparse.Namespace) -> list[tuple[str, int, str]]:
+    """Upper bounds that the data and the model can meet, for the flags a run has."""
+    from atlas import world
+
+    out = []
+    if isinstance(getattr(args, "eval_words", None), int):
+        out.append(("eval_words", world.MAX_WORDS, f"the {world.MAX_WORDS} words a run can draw"))
+    config = _local_config(getattr(args, "model", None))
+    if config and isinstance(getattr(args, "rank", None), int) and config.get("hidden_size"):
+        width = config["hidden_size"]
+        out.append(("rank", width, f"the model's width ({width}): a LoRA rank cannot exceed it"))
+    if config and isinstance(getattr(args, "virtual_tokens", None), int):
+        positions = config.get("max_position_embeddings")
+        if positions:
+            out.append(
+                ("virtual_tokens", positions // 2, f"half the {positions} positions the model knows")
+            )
+    return out
+
+
+def _local_config(model: str | None) -> dict | None:
+    """A local model folder's config.json, or None (a Hub id, or no --model)."""
+    import json
+
+    if not model:
+        return None
+    path = Path(model).expanduser() / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def writable_problem(folder: Path) -> str | None:

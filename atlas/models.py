@@ -6,6 +6,7 @@ error far from the cause; `resolve` says what is wrong first, without touching t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from atlas import ROOT, MissingFile
@@ -47,11 +48,21 @@ def resolve(model: str | Path) -> str:
         raise MissingFile("the model name is empty: give a model directory or a Hub id")
     path = Path(text).expanduser()
     if not (looks_local(model) or path.exists()):
+        if text == OFFLINE_REAL_MODEL:
+            from atlas.real_model import smollm2
+
+            return smollm2()
         if (ROOT / "models" / text).is_dir():  # meant as this project's model, not a Hub id
             raise MissingFile(
                 f"there is no folder {text!r} here, so from_pretrained would look for it on "
                 f"the Hub; this project's model of that name is {ROOT / 'models' / text}: "
                 "pass that path"
+            )
+        if _offline() and not _cached(text):
+            raise MissingFile(
+                f"{text} is a Hub id, and the Hub is off here (HF_HUB_OFFLINE=1) with no copy "
+                "of it in the Hugging Face cache. This project ships SmolLM2-135M-Instruct "
+                f"offline: pass --model {OFFLINE_REAL_MODEL}, or a model folder"
             )
         return text
     if path.is_file():
@@ -92,6 +103,23 @@ def resolve(model: str | Path) -> str:
             "save the tokenizer beside it with tokenizer.save_pretrained(dir)."
         )
     return str(path)
+
+
+OFFLINE_REAL_MODEL = "smollm2"  # the name of the real model the project ships (atlas.real_model)
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def _cached(repo_id: str) -> bool:
+    """Whether the Hugging Face cache holds `repo_id`'s config (so it loads offline)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except ValueError:  # not a valid repository id
+        return False
 
 
 def load(model: str | Path, **kwargs):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from atlas import InputError
@@ -70,10 +71,19 @@ def smollm2() -> str:
     plain = type(quantized)(config)  # same architecture, no GGUF origin
     plain.load_state_dict(quantized.state_dict())
     plain.generation_config = quantized.generation_config
-    partial = target.with_name(target.name + ".partial")
-    plain.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    if target.exists():  # an incomplete earlier copy
-        shutil.rmtree(target)
-    partial.replace(target)
+    # Written into a folder of this process's own, then renamed into place: two first runs at once
+    # do not write into one folder, and a stopped run leaves no half-written copy behind.
+    partial = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=cache_dir()))
+    try:
+        plain.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        if target.exists() and not (target / "model.safetensors").is_file():
+            shutil.rmtree(target)  # an incomplete copy left by an older version
+        try:
+            partial.rename(target)
+        except OSError:  # another run finished first: its copy is the same
+            if not (target / "model.safetensors").is_file():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return str(target)

@@ -10,6 +10,8 @@ head) with the same CPU settings everywhere, and the same few numbers reported a
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -122,5 +124,21 @@ def save(trainer, output_dir: str | Path) -> Path:
     model.config.use_cache = (
         True  # the Trainer switched the KV cache off for training; generation wants it
     )
-    trainer.save_model(str(output_dir))
-    return Path(output_dir)
+    target = Path(output_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target, then renamed into place: a stopped run leaves the old model whole,
+    # and two runs into one folder never mix their files (the last to finish wins, whole).
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        trainer.save_model(str(partial))
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            target.rename(old / target.name)
+            partial.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            partial.rename(target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    print(f"saved the model to {target}")
+    return target

@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable
 
-from atlas import UnknownName
+from atlas import InputError, UnknownName
 
 VOWELS = "aeiou"
 CONSONANTS = "bdfgklmnprstvz"
@@ -256,6 +256,11 @@ def words(split: str, n: int, seed: int = 0) -> list[str]:
     seed."""
     if split not in ("train", "eval"):
         raise ValueError(f"split must be 'train' or 'eval', not {split!r}")
+    if n > MAX_WORDS:
+        raise InputError(
+            f"{n} {split} words asked for: a run draws at most {MAX_WORDS} "
+            "(a draw near all the words of a split would take ever longer, and past them never end)"
+        )
     rng = random.Random(f"{split}-{seed}")
     out: dict[str, None] = {}
     want_eval = split == "eval"
@@ -264,6 +269,9 @@ def words(split: str, n: int, seed: int = 0) -> list[str]:
         if len(w) >= 3 and is_eval_word(w) == want_eval:
             out[w] = None
     return list(out)
+
+
+MAX_WORDS = 10_000  # far more than any run needs, and drawn in about a second
 
 
 # --- a domain the base corpus lacks (for continued pretraining) -----------------------------------

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,13 @@ def no_tokenizer(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("no-tokenizer")
     for name in ("config.json", "model.safetensors"):
         shutil.copy(ROOT / "models" / "toy-base" / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_copy(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("model-copy") / "toy-base"
+    shutil.copytree(ROOT / "models" / "toy-base", folder)
     return folder
 
 
@@ -158,12 +166,54 @@ ARGUMENT_ROWS = {
         ["--items", "2"],
         ["--items", "less than 5"],
     ),
+    # issue 33: nothing a run writes may land in what the project ships or publishes
+    "adapter saved into the shipped model": (
+        "peft_finetuning",
+        ["--output-dir", "models/toy-base"],
+        ["--output-dir", "shipped base model"],
+    ),
+    "classifier saved over the shipped model": (
+        "classification_head",
+        ["--output-dir", "models/toy-base"],
+        ["--output-dir", "shipped base model"],
+    ),
+    "model saved inside the shipped model": (
+        "single_task_finetuning",
+        ["--output-dir", "models/toy-base/tuned"],
+        ["--output-dir", "shipped base model"],
+    ),
+    "model saved over the model it loads": (
+        "single_task_finetuning",
+        ["--model", "{model_copy}", "--output-dir", "{model_copy}"],
+        ["--output-dir", "the model the run loads"],
+    ),
+    "results written into the published figures": (
+        "few_shot_prompting",
+        ["--results-dir", "docs/generated/few_shot_prompting"],
+        ["--results-dir", "published figures", "runs/"],
+    ),
+    "an empty results folder": ("toy_world", ["--results-dir", ""], ["--results-dir", "empty"]),
+    "more evaluation words than a run can draw": (
+        "zero_shot_prompting",
+        ["--eval-words", "100000000"],
+        ["--eval-words", "10000"],
+    ),
+    "a LoRA rank wider than the model": (
+        "peft_finetuning",
+        ["--rank", "100000"],
+        ["--rank", "width (128)"],
+    ),
+    "a prefix past the positions the model knows": (
+        "prefix_tuning",
+        ["--virtual-tokens", "5000"],
+        ["--virtual-tokens", "256 positions"],
+    ),
 }
 
 
 @pytest.mark.parametrize("row", ARGUMENT_ROWS)
 def test_a_mistake_in_the_arguments_stops_before_any_work(
-    row, tmp_path, empty_folder, config_only, no_tokenizer
+    row, tmp_path, empty_folder, config_only, no_tokenizer, model_copy
 ):
     snippet, args, words = ARGUMENT_ROWS[row]
     (tmp_path / "a-file").write_text("not a folder")
@@ -172,6 +222,7 @@ def test_a_mistake_in_the_arguments_stops_before_any_work(
         "empty": empty_folder,
         "config_only": config_only,
         "no_tokenizer": no_tokenizer,
+        "model_copy": model_copy,
         "file": tmp_path / "a-file",
     }
     args = [a.format(**fields) for a in args]
@@ -296,7 +347,59 @@ def test_a_notebook_kernel_s_own_arguments_are_not_the_snippet_s(monkeypatch):
     parser = cli.parser("x", results="toy_world")
     parser.add_argument("--eval-words", type=cli.at_least(1), default=40)
     args = cli.parse(parser)
-    assert args.eval_words == 40 and args.results_dir == GENERATED_DIR / "toy_world"
+    assert args.eval_words == 40 and args.results_dir == ROOT / "runs" / "toy_world"
+
+
+def test_a_default_run_writes_its_own_folder_not_the_published_one():
+    """`few_shot_prompting.py --eval-words 1` with every folder at its default: the figures go to
+    runs/few_shot_prompting (printed), and nothing under docs/generated or models/ changes."""
+    runs = ROOT / "runs" / "few_shot_prompting"
+    existed = runs.exists()
+    before = snapshot()
+    try:
+        proc = run("few_shot_prompting", "--eval-words", "1", timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert snapshot() == before, "a reader's run changed the published figures"
+        assert (runs / "by_shots.json").is_file()
+    finally:
+        if not existed:
+            shutil.rmtree(runs, ignore_errors=True)
+
+
+def test_a_folder_given_with_a_tilde_is_the_home_folder(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "snippets" / "toy_world.py"), "--results-dir", "~/tw"],
+        cwd=tmp_path,
+        env={**ENV, "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "home" / "tw").is_dir() and not (tmp_path / "~").exists()
+
+
+def test_an_offline_hub_id_answers_at_once_and_names_the_shipped_copy():
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "snippets" / "zero_shot_prompting.py"), "--model", "gpt2"],
+        cwd=ROOT,
+        env={**ENV, "HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent-hf-home"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert time.perf_counter() - start < 10
+    assert_one_clear_line(proc, "zero_shot_prompting", "gpt2 is a Hub id", "--model smollm2")
+
+
+def test_asking_for_more_words_than_a_run_can_draw_raises_at_once():
+    from atlas import InputError, world
+
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="at most 10000"):
+        world.words("eval", 100_000_000)
+    assert time.perf_counter() - start < 1
 
 
 # --- datasets: checked by type, row by row ------------------------------------------------
