@@ -110,6 +110,21 @@ def _index(root: str, stats: tuple) -> Index:
     return Index({rel: _units(tree, rel, modules, help_names) for rel, tree in trees.items()})
 
 
+def units_of_source(source: str, rel: str = "atlas/example.py", root: Path | None = None) -> FileUnits:
+    """The units of one file's source, as `index` would find them beside the project's modules."""
+    from atlas import ROOT
+
+    tree = ast.parse(source)
+    modules = _module_names([rel, *project_files(root or ROOT)])
+    help_names = {
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.keyword) and node.arg in TEXT_KEYWORDS
+        for name in _names_in(node.value)
+    }
+    return _units(tree, rel, modules, help_names)
+
+
 def _module_names(rels: list[str]) -> dict[str, str]:
     """Dotted module name -> file, for the project's modules and packages."""
     out = {}
@@ -339,39 +354,44 @@ def static_closure(idx: Index, scripts: list[str]) -> dict[str, dict]:
     return out
 
 
+def _statements_now(idx: Index, rel: str, recorded: list[str]) -> list[str]:
+    """The module-level statements of a recorded file as they are now: the file's own, or, where
+    the file is gone, those of a file that holds exactly the same statements (a moved module)."""
+    if rel in idx.files:
+        return idx.files[rel].statements
+    want = Counter(recorded)
+    moved = next((f for f in idx.files.values() if Counter(f.statements) == want), None)
+    return moved.statements if moved else []
+
+
 def changes(idx: Index, recorded: dict[str, dict]) -> list[str]:
     """What changed in the recorded units: a function whose hash is found nowhere now, or the
     module-level statements of the recorded files."""
+    functions, files = changed_units(idx, recorded)
     found = []
-    for rel, entry in recorded.items():
-        for qualname, digest in entry["functions"].items():
-            if digest not in idx.hashes:
-                now = idx.files.get(rel)
-                state = "changed" if now and qualname in now.functions else "is gone"
-                found.append(f"{rel}::{qualname} {state}")
-    before = Counter(h for e in recorded.values() for h in e["statements"])
-    after = Counter(h for rel in recorded for h in (idx.files[rel].statements if rel in idx.files else []))
-    if before != after:
-        moved = [
-            rel
-            for rel, e in recorded.items()
-            if Counter(e["statements"]) != Counter(idx.files[rel].statements if rel in idx.files else [])
-        ]
-        found.append("module-level code of " + ", ".join(sorted(moved)) + " changed")
+    for rel, qualname in sorted(functions):
+        now = idx.files.get(rel)
+        state = "changed" if now and qualname in now.functions else "is gone"
+        found.append(f"{rel}::{qualname} {state}")
+    if files:
+        found.append("module-level code of " + ", ".join(sorted(files)) + " changed")
     return found
 
 
 def changed_units(idx: Index, recorded: dict[str, dict]) -> tuple[set[tuple[str, str]], set[str]]:
-    """The current versions of the recorded functions that changed ((file, qualname) now), and the
-    files whose module-level statements changed."""
-    functions = set()
-    for rel, entry in recorded.items():
-        for qualname, digest in entry["functions"].items():
-            if digest not in idx.hashes:
-                functions.add((rel, qualname))
-    files = {
-        rel
-        for rel, e in recorded.items()
-        if Counter(e["statements"]) != Counter(idx.files[rel].statements if rel in idx.files else [])
+    """The recorded functions whose hash is found nowhere now ((file, qualname) as recorded), and
+    the recorded files whose module-level statements changed. A statement moved between two files
+    the run executed is not a change."""
+    functions = {
+        (rel, qualname)
+        for rel, entry in recorded.items()
+        for qualname, digest in entry["functions"].items()
+        if digest not in idx.hashes
     }
+    now = {rel: _statements_now(idx, rel, e["statements"]) for rel, e in recorded.items()}
+    before = Counter(h for e in recorded.values() for h in e["statements"])
+    after = Counter(h for statements in now.values() for h in statements)
+    files = set()
+    if before != after:
+        files = {rel for rel, e in recorded.items() if Counter(e["statements"]) != Counter(now[rel])}
     return functions, files

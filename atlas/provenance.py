@@ -563,6 +563,7 @@ def write_stamp(
     note: str | None = None,
     evidence: list[dict] | None = None,
     previous: dict | None = None,
+    elsewhere: bool = False,
 ) -> dict:
     """Record that `producer` wrote `outputs`: from a `trace` of its run (the code it executed,
     the files and model folders it read, what it wrote), or, with none, from the static closure of
@@ -570,7 +571,8 @@ def write_stamp(
 
     `evidence`: for a stamp adopted without a rerun, the reruns that show the changed code leaves
     its figures as they are (see tools/update_generated.py); `previous` is then the stamp it
-    replaces, whose machine and date the figures keep."""
+    replaces, whose machine and date the figures keep. `elsewhere`: the figures were made on a
+    machine no developer has (a borrowed GPU machine, another CPU kind), said in the stamp."""
     idx = code_units.index(root)
     if trace is not None:
         code = code_units.units_of_trace(idx, trace.ran)
@@ -605,6 +607,8 @@ def write_stamp(
                 stamp[key] = previous[key]
     if evidence is not None:
         stamp["adopted with evidence"] = evidence
+    if elsewhere or (previous or {}).get("made on a machine no developer has"):
+        stamp["made on a machine no developer has"] = True
     if note:  # no run and no evidence: a run made on a machine no developer has, or older figures
         stamp["note"] = note
         stamp["made_at"] = {**stamp["made_at"], "stamped without a run": True}
@@ -659,19 +663,16 @@ def stale_reasons(producer: Producer, stamp: dict, root: Path = ROOT, made=None)
         if key in ("arguments", ENVIRONMENT):
             continue
         path = root / key
-        if path.exists():
+        if key in made and made[key][1] != digest:  # checked even where the folder is not kept
+            reasons.append(f"the run read a {key} that {made[key][0]}'s stamped run did not make")
+        elif path.exists():
             if path_hash(path) != digest:
                 maker = made.get(key, ("",))[0]
                 reasons.append(
                     f"{key} changed since the run read it"
                     + (f" (made by {maker}: rerun it, then this)" if maker else "")
                 )
-        elif key in made:  # a model folder not kept in git: its maker's stamped run made it
-            if made[key][1] != digest:
-                reasons.append(
-                    f"{key} is not the one {made[key][0]}'s stamped run made: rerun this"
-                )
-        else:
+        elif key not in made:
             reasons.append(f"input {key} is gone")
     for rel, digest in stamp["outputs"].items():
         path = root / rel

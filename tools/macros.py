@@ -79,6 +79,26 @@ def made_on_all(*folders: str) -> str:
     return " and ".join(found)
 
 
+def stamps() -> dict[str, list[str]]:
+    """The producers of the published figures, grouped by what stands behind their stamps: a
+    traced run, a traced run's code adopted with evidence, a static closure (figures older than
+    traced stamps), a run on a machine no developer has."""
+    from atlas import provenance
+
+    groups: dict[str, list[str]] = {"traced": [], "evidence": [], "static": [], "elsewhere": []}
+    for producer in provenance.PRODUCERS:
+        stamp = provenance.read_stamp(producer.folder, producer.name)
+        if stamp.get("made on a machine no developer has"):
+            groups["elsewhere"].append(producer.name)
+        elif "adopted with evidence" in stamp:
+            groups["evidence"].append(producer.name)
+        elif stamp.get("code from") == "a trace of the run":
+            groups["traced"].append(producer.name)
+        else:
+            groups["static"].append(producer.name)
+    return groups
+
+
 def constant(path: str, name: str):
     """The literal a repository file gives `name`, read from its syntax tree: an assignment
     (`BLOCK, BATCH = 128, 32` gives BLOCK 128) or a keyword argument (`hidden_size=128`)."""
@@ -173,6 +193,7 @@ def define_env(env):
     env.macro(made_on)
     env.macro(made_on_all)
     env.macro(constant)
+    env.macro(stamps)
     env.macro(ci_arg)
     env.macro(base_config)
     for f in (pct, points, num, minutes, millions, mean_of):

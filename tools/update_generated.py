@@ -122,41 +122,52 @@ def _rewrite(producer: provenance.Producer, stamp: dict) -> None:
     )
 
 
-def evidence_for(producer: provenance.Producer) -> list[dict] | None:
+def evidence_for(
+    producer: provenance.Producer, root: Path = ROOT, any_kind: bool = False
+) -> list[dict] | None:
     """The reruns that show a stale expensive producer's figures are as they were (see the module's
-    docstring), or None where there is none and it must rerun."""
-    stamp = provenance.read_stamps(producer.folder).get(producer.name)
+    docstring), or None where there is none and it must rerun. `any_kind`: reruns on this
+    machine's CPU kind count for figures made on another (see --adopt)."""
+    stamp = provenance.read_stamps(producer.folder, root).get(producer.name)
     if stamp is None or "code" not in stamp:
         return None
-    idx = code_units.index(ROOT)
-    reasons = provenance.stale_reasons(producer, stamp)
+    reasons = provenance.stale_reasons(producer, stamp, root)
     if not reasons or any("::" not in r and "module-level code" not in r for r in reasons):
         return None  # current already, or an input, argument or output changed: rerun
+    idx = code_units.index(root)
     functions, files = code_units.changed_units(idx, stamp["code"])
-    functions = {(rel, q) for rel, q in functions if q in idx.files.get(rel, code_units.FileUnits()).functions}
+    now = {  # the changed functions as they are now (one that is gone has callers that changed)
+        f"{rel}::{q}": idx.files[rel].functions[q]
+        for rel, q in functions
+        if q in idx.files.get(rel, code_units.FileUnits()).functions
+    }
+    needed = set(now) | {f"{rel} (module level)" for rel in files}
     witnesses = []
     for other in provenance.PRODUCERS:
-        if other.minutes > CHEAP_MINUTES:
-            continue
-        theirs = provenance.read_stamps(other.folder).get(other.name, {})
-        made_at = theirs.get("made_at", {})
-        if not made_at.get("reproduced the figures it replaced") or not provenance.same_kind(
-            theirs["made_on"], stamp["made_on"]
+        theirs = provenance.read_stamps(other.folder, root).get(other.name, {})
+        if (
+            other.minutes > CHEAP_MINUTES
+            or theirs.get("code from") != "a trace of the run"
+            or not theirs["made_at"].get("reproduced the figures it replaced")
+            or not (any_kind or provenance.same_kind(theirs["made_on"], stamp["made_on"]))
+            or provenance.stale_reasons(other, theirs, root)  # it ran the code as it is now
         ):
             continue
-        if provenance.stale_reasons(other, theirs):
-            continue
         code = theirs["code"]
-        covers = [
-            f"{rel}::{q}"
-            for rel, q in functions
-            if code.get(rel, {}).get("functions", {}).get(q) == idx.files[rel].functions[q]
-        ] + [f"{rel} (module level)" for rel in files if rel in code]
-        if covers:
-            witnesses.append({"rerun": other.name, "commit": made_at.get("commit"), "ran": covers})
-    covered = {c for w in witnesses for c in w["ran"]}
-    needed = {f"{rel}::{q}" for rel, q in functions} | {f"{rel} (module level)" for rel in files}
-    return witnesses if needed <= covered else None
+        ran = [
+            unit
+            for unit, digest in now.items()
+            if code.get(unit.split("::")[0], {}).get("functions", {}).get(unit.split("::")[1])
+            == digest
+        ] + [unit for unit in needed - set(now) if unit.split(" ")[0] in code]
+        if ran:
+            witnesses.append({"rerun": other.name, "commit": theirs["made_at"].get("commit"), "ran": sorted(ran)})
+    chosen, covered = [], set()  # the fewest reruns that cover every changed unit, greedily
+    for w in sorted(witnesses, key=lambda w: -len(w["ran"])):
+        if not set(w["ran"]) <= covered:
+            chosen.append(w)
+            covered |= set(w["ran"])
+    return chosen if needed <= covered else None
 
 
 def adopt_with_evidence(producer: provenance.Producer, evidence: list[dict]) -> None:
@@ -254,21 +265,33 @@ def main() -> None:
         )
         return
     if args.adopt:
-        if not (args.reason and args.made_on):
-            parser.error("--adopt needs --reason and --made-on (the machine that made them)")
-        if provenance.same_kind(args.made_on, provenance.machine()):
-            parser.error(
-                "--made-on names a machine of this kind: rerun the producer here instead"
-            )
         producer = provenance.BY_NAME[args.adopt]
+        previous = provenance.read_stamps(producer.folder).get(producer.name)
+        made_on = args.made_on or (previous or {}).get("made_on")
+        if not (args.reason and made_on):
+            parser.error("--adopt needs --reason, and --made-on where the stamp has no machine")
+        if provenance.same_kind(made_on, provenance.machine()):
+            parser.error("the figures were made on a machine of this kind: rerun the producer")
         owned_by_others = _owned_by_others(producer)
         outputs = [ROOT / rel for rel in _previous_outputs(producer)] or [
             p
             for p in (ROOT / provenance.GENERATED / producer.folder).iterdir()
             if p.name != provenance.STAMP and str(p.relative_to(ROOT)) not in owned_by_others
         ]
-        outputs += [ROOT / extra for extra in producer.also_writes]
-        provenance.write_stamp(producer, outputs, made_on=args.made_on, note=args.reason)
+        outputs += [ROOT / extra for extra in producer.also_writes if ROOT / extra not in outputs]
+        # Reruns here cannot reproduce figures of another CPU kind byte for byte; what they can
+        # show is that each changed unit of code ran, in its new form, in a quick producer that
+        # reproduced its own figures on this kind. That goes into the stamp beside the reason.
+        evidence = evidence_for(producer, any_kind=True) if previous else None
+        provenance.write_stamp(
+            producer,
+            outputs,
+            made_on=made_on,
+            note=args.reason,
+            evidence=evidence,
+            previous=previous,
+            elsewhere=True,
+        )
         print(f"adopted {producer.name}: {len(outputs)} outputs stamped without a run")
         return
 
