@@ -10,12 +10,13 @@ staleness tests/test_generated.py checks."""
 from __future__ import annotations
 
 import ast
+import sys
 import json
 
 import pytest
 from safetensors.torch import load_file
 
-from atlas import GENERATED_DIR, ROOT
+from atlas import GENERATED_DIR, ROOT, jobs
 from claims import PEFT_FINETUNING as CLAIMS
 
 SWEEP = GENERATED_DIR / "peft_sweep"
@@ -142,3 +143,33 @@ def test_soft_prompts_fall_far_short_of_full_fine_tuning(sweep):
         full = sweep["figures"][job]["full fine-tuning"]["target"]["mean"]
         prompt = sweep["figures"][job]["prompt tuning, 16 tokens from text"]["target"]["mean"]
         assert prompt <= full - CLAIMS["prompt_below_full_points"], job
+
+
+def _snippet_rows(snippet: str, tmp_path) -> list[dict]:
+    """The training rows a technique snippet builds by default: its argument block and its
+    `data` section, run as written (the training that follows is not run)."""
+    source = (ROOT / "snippets" / snippet).read_text()
+    arguments = source.split("# The heavy imports come after the arguments")[0]
+    section = source.split("# --8<-- [start:data]")[1].split("# --8<-- [end:data]")[0]
+
+    class Dataset(list):  # datasets.Dataset.from_list, without the Arrow copy
+        from_list = classmethod(lambda cls, rows: cls(rows))
+
+    namespace = {"__doc__": "x", "__name__": "rows", "Dataset": Dataset}
+    argv = sys.argv
+    sys.argv = [snippet, "--results-dir", str(tmp_path / "r"), "--output-dir", str(tmp_path / "m")]
+    try:
+        exec(compile(arguments, snippet, "exec"), namespace)
+    finally:
+        sys.argv = argv
+    exec(compile("from atlas import data, world\nimport random\n" + section, snippet, "exec"), namespace)
+    return list(namespace["rows"])
+
+
+@pytest.mark.parametrize(
+    "job,snippet", [("spell", "single_task_finetuning.py"), ("flan", "instruction_tuning.py")]
+)
+def test_a_peft_job_trains_on_the_rows_its_full_fine_tuning_snippet_builds(job, snippet, tmp_path):
+    """atlas.jobs builds each PEFT job's rows for the sweeps; the technique snippets build their own
+    in sight of the reader. Every PEFT-against-full comparison rests on the two being the same."""
+    assert jobs.training_rows(job, seed=0) == _snippet_rows(snippet, tmp_path)
