@@ -52,10 +52,31 @@ def gguf_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+# SmolLM2's ChatML template, as its GGUF file holds it, and the same template with TRL's
+# `{% generation %}` markers around each assistant reply (and its <|im_end|>): it renders the same
+# text, and lets SFTTrainer's assistant_only_loss find the replies, as on the chat SFT page.
+CHATML_TURN = "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+CHATML_TURN_MARKED = (
+    "{% if message['role'] == 'assistant' %}{{ '<|im_start|>assistant\n' }}{% generation %}"
+    "{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
+    "{% else %}" + CHATML_TURN + "{% endif %}"
+)
+
+
+def with_generation_markers(template: str) -> str:
+    """SmolLM2's chat template with `{% generation %}` around the assistant's replies; a template
+    already marked is returned as it is."""
+    if "{% generation %}" in template:
+        return template
+    if CHATML_TURN not in template:
+        raise ValueError("not SmolLM2's ChatML template: its turns are not where expected")
+    return template.replace(CHATML_TURN, CHATML_TURN_MARKED)
+
+
 def smollm2() -> str:
     """Path of SmolLM2-135M-Instruct as a plain safetensors checkpoint, made on first use."""
     target = (
-        cache_dir() / "SmolLM2-135M-Instruct-dequantized-Q4_1-v2"
+        cache_dir() / "SmolLM2-135M-Instruct-dequantized-Q4_1-v3"
     )  # bump the suffix when the copy changes
     if (target / "model.safetensors").is_file() and (target / "tokenizer_config.json").is_file():
         return str(target)
@@ -73,6 +94,7 @@ def smollm2() -> str:
     plain.generation_config = quantized.generation_config
     # Written into a folder of this process's own, then renamed into place: two first runs at once
     # do not write into one folder, and a stopped run leaves no half-written copy behind.
+    tokenizer.chat_template = with_generation_markers(tokenizer.chat_template)
     partial = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=cache_dir()))
     try:
         plain.save_pretrained(partial)

@@ -19,9 +19,9 @@ DPO starts from an instruction-tuned model: `python snippets/instruction_tuning.
 import json
 from pathlib import Path
 
-from atlas import cli
+from atlas import ROOT, cli
 
-INSTRUCTION_TUNED = Path("models/instruction-tuned")  # where snippets/instruction_tuning.py saves
+INSTRUCTION_TUNED = ROOT / "models" / "instruction-tuned"  # where instruction_tuning.py saves
 
 parser = cli.parser(__doc__, results="dpo")
 parser.add_argument(
