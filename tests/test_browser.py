@@ -8,12 +8,13 @@ server and must:
   for anything: offline-clean (system fonts, vendored Mermaid and MathJax, no GitHub API call),
   and no third party is told who reads what;
 - render its diagrams (Mermaid) and formulas (MathJax) as SVG, also after an instant navigation,
-  the way a reader goes from page to page;
+  the way a reader goes from page to page, and load neither library where it has nothing to draw;
 - show every column of every table at a laptop's width (1280 px), and not overflow sideways on a
   phone (390 px), where only a table, a code block or a formula may scroll, in its own box.
 
-And the parts a reader uses must work: search finds LoRA, a code block's button copies its code,
-a notebook page's button downloads the notebook, and the light and dark schemes both render.
+And the parts a reader uses must work: search finds LoRA and puts the answer first (not a
+notebook's code), a code block's button copies its code, a notebook page's button downloads the
+notebook, and the light and dark schemes both render.
 
 Each page is loaded once (at 1280 px, then narrowed to 390 px) by `check_page`; one test per
 check then lists every page that fails it. Each failure leaves a screenshot in
@@ -75,6 +76,11 @@ Element.prototype.attachShadow = function (init) {
 # `mjx-container` into each `.arithmatex`.
 RENDERED_DIAGRAMS = """() => [...document.querySelectorAll('div.mermaid')]
   .filter(e => e.shadowRoot && e.shadowRoot.querySelector('svg')).length"""
+# The vendored Mermaid library (2.75 MB), which javascripts/mermaid.js loads only for a diagram;
+# once it runs, the global `mermaid` is the library (with its `mermaidAPI`), not that script's
+# stand-in.
+MERMAID_LIBRARY = re.compile(r"/assets/vendor/mermaid-[\d.]+\.min\.js$")
+MERMAID_LOADED = "() => Boolean(window.mermaid && window.mermaid.mermaidAPI)"
 RENDERED_FORMULAS = """() => [...document.querySelectorAll('.arithmatex')]
   .filter(e => e.querySelector('mjx-container svg')).length"""
 UNRENDERED_FORMULAS = """mark => [...document.querySelectorAll('.arithmatex')]
@@ -154,6 +160,7 @@ class Tab:
         self.origin, self.alias = origin, alias
         self.errors: list[str] = []
         self.foreign: list[str] = []
+        self.requested: list[str] = []  # every address asked for, ours included
         self.page = context.new_page()
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
@@ -166,6 +173,7 @@ class Tab:
             self.errors.append(f"console: {message.text} ({message.location.get('url')})")
 
     def _request(self, request) -> None:
+        self.requested.append(request.url)
         ours = (self.origin + "/", self.alias or self.origin + "/", "data:", "blob:", "about:")
         if not request.url.startswith(ours):
             self.foreign.append(request.url)
@@ -177,6 +185,7 @@ class Tab:
     def reset(self) -> None:
         self.errors.clear()
         self.foreign.clear()
+        self.requested.clear()
 
 
 def screenshot(page: Page, name: str, check: str) -> Path:
@@ -220,6 +229,9 @@ def check_page(tab: Tab, url: str, name: str) -> dict[str, list[str]]:
         except PlaywrightTimeout:
             done = page.evaluate(RENDERED_DIAGRAMS)
             note("diagrams", [f"{done} of {diagrams} Mermaid diagrams rendered as SVG"])
+    elif page.evaluate(MERMAID_LOADED) or any(MERMAID_LIBRARY.search(u) for u in tab.requested):
+        # Mermaid is 2.75 MB: javascripts/mermaid.js loads it only where a diagram needs it.
+        note("mermaid", ["Mermaid was loaded on a page without a diagram"])
     if formulas := html.count('class="arithmatex"'):
         try:
             page.wait_for_function(
@@ -272,6 +284,15 @@ def site_pages(site: Path) -> list[str]:
 def pages_with(site: Path, marker: str) -> list[str]:
     """The pages whose HTML holds `marker`."""
     return [n for n in site_pages(site) if marker in (site / n / "index.html").read_text("utf-8")]
+
+
+def published_address(site: Path) -> str:
+    """Where the site is published (its sitemap's first address, the front page)."""
+    return re.search(r"<loc>(.*?)</loc>", (site / "sitemap.xml").read_text()).group(1)
+
+
+# The navigation's link to an address, clicked by a script: it may be in a collapsed section.
+NAV_LINK = "href => [...document.querySelectorAll('.md-nav a')].find(a => a.href == href)"
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -352,7 +373,7 @@ def test_pages_load_without_errors_or_other_hosts(reports):
 def test_diagrams_and_formulas_render(reports):
     assert any("diagrams" in found for found in reports.values()), "no page has a diagram"
     assert any("formulas" in found for found in reports.values()), "no page has a formula"
-    checks = ("diagrams", "formulas", "mathjax")
+    checks = ("diagrams", "formulas", "mathjax", "mermaid")
     assert not failures(reports, *checks), failures(reports, *checks)
 
 
@@ -376,7 +397,7 @@ def test_formulas_render_after_instant_navigation(browser, site, origin):
     the new content must be typeset then (docs/javascripts/mathjax.js). The theme navigates in
     place only to the sitemap's addresses, which name the published host, so the browser is
     shown the site at its published address, answered from the local server."""
-    published = re.search(r"<loc>(.*?)</loc>", (site / "sitemap.xml").read_text()).group(1)
+    published = published_address(site)
     target = pages_with(site, 'class="arithmatex"')[0]
     context = browser.new_context(viewport=DESKTOP)
     tab = Tab(context, origin, alias=published)
@@ -384,15 +405,13 @@ def test_formulas_render_after_instant_navigation(browser, site, origin):
     try:
         page.goto(published, wait_until="load")
         page.evaluate("window.sameDocument = true")  # gone if the browser loads a new document
-        # The navigation's link to the page, clicked by a script: it may be in a collapsed section.
-        link = "href => [...document.querySelectorAll('.md-nav a')].find(a => a.href == href)"
-        assert page.evaluate(f"href => !!({link})(href)", published + target), (
+        assert page.evaluate(f"href => !!({NAV_LINK})(href)", published + target), (
             f"no link to {target}"
         )
         # Twice: the first visit loads MathJax (javascripts/mathjax.js), the second typesets the
         # swapped-in content with MathJax already there.
         for visit in ("first", "second"):
-            page.evaluate(f"href => ({link})(href).click()", published + target)
+            page.evaluate(f"href => ({NAV_LINK})(href).click()", published + target)
             page.wait_for_url(published + target)
             try:
                 page.wait_for_function(f"({RENDERED_FORMULAS})() > 0", timeout=RENDER_TIMEOUT_MS)
@@ -403,7 +422,7 @@ def test_formulas_render_after_instant_navigation(browser, site, origin):
                     f"{tab.errors} ({path})"
                 )
             if visit == "first":
-                page.evaluate(f"href => ({link})(href).click()", published)
+                page.evaluate(f"href => ({NAV_LINK})(href).click()", published)
                 page.wait_for_url(published)
         assert page.evaluate("window.sameDocument === true"), "no instant navigation: a new load"
         assert not tab.errors and not tab.foreign, tab.errors + tab.foreign
@@ -411,6 +430,53 @@ def test_formulas_render_after_instant_navigation(browser, site, origin):
         # A request still answered by the route when the context closes fails in its handler, and
         # Playwright raises that in the next call it makes, another test's: drop the route first.
         tab.page.unroute_all(behavior="ignoreErrors")
+        context.close()
+
+
+def test_mermaid_loads_only_where_a_diagram_is(browser, site, origin):
+    """Mermaid is 2.75 MB and two pages have a diagram: a page without one asks for no part of the
+    library; a page with one, reached from there by instant navigation (where the theme would
+    fetch Mermaid from a CDN if the global `mermaid` were missing), fetches the vendored file and
+    draws its diagram, and the next diagram page draws with the same copy. Shown at the published
+    address, as `test_formulas_render_after_instant_navigation` explains."""
+    published = published_address(site)
+    diagram_pages = pages_with(site, 'class="mermaid"')
+    plain = next(n for n in site_pages(site) if n not in diagram_pages)  # a page without one
+    context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script(OPEN_SHADOW_ROOTS)
+    tab = Tab(context, origin, alias=published)
+    page = tab.page
+
+    def library() -> list[str]:
+        return [url for url in tab.requested if MERMAID_LIBRARY.search(url)]
+
+    try:
+        page.goto(published + plain, wait_until="load")
+        page.evaluate(FRAMES)
+        assert not library() and not page.evaluate(MERMAID_LOADED), (
+            f"{plain}, without a diagram, loaded Mermaid: {library()}"
+        )
+        page.evaluate("window.sameDocument = true")  # gone if the browser loads a new document
+        for target in diagram_pages:
+            diagrams = (site / target / "index.html").read_text("utf-8").count('class="mermaid"')
+            page.evaluate(f"href => ({NAV_LINK})(href).click()", published + target)
+            page.wait_for_url(published + target)
+            try:
+                page.wait_for_function(
+                    f"({RENDERED_DIAGRAMS})() >= {diagrams}", timeout=RENDER_TIMEOUT_MS
+                )
+            except PlaywrightTimeout:
+                path = screenshot(page, target, "diagram-after-instant-navigation")
+                pytest.fail(
+                    f"{target or '(front page)'}: {page.evaluate(RENDERED_DIAGRAMS)} of {diagrams} "
+                    f"diagrams drawn after an instant navigation: {tab.errors} ({path})"
+                )
+        assert page.evaluate("window.sameDocument === true"), "no instant navigation: a new load"
+        assert len(library()) == 1, f"Mermaid fetched {len(library())} times: {library()}"
+        assert not tab.errors and not tab.foreign, tab.errors + tab.foreign
+    finally:
+        # As in test_formulas_render_after_instant_navigation: the route goes before the context.
+        page.unroute_all(behavior="ignoreErrors")
         context.close()
 
 
@@ -429,6 +495,56 @@ def test_search_finds_lora(context, origin):
     if not any("lora" in link.lower() for link in links):
         pytest.fail(f"no LoRA page among the results {links} ({screenshot(page, '', 'search')})")
     page.close()
+
+
+# What readers search for, and the sections that answer: the first page among the results must be
+# one of these, listing that section (an FAQ question or a technique page's part), not a notebook's
+# code or a definition.
+SEARCH_ANSWERS = {
+    "EOS": ["techniques/pitfalls/#never-stops", "faq/#never-stops"],
+    "packing": ["techniques/pitfalls/#packing", "faq/#packing"],
+    "LoRA rank": ["techniques/lora-finetuning/#rank-sweep", "faq/#lora-rank"],
+    "DPO beta": ["techniques/dpo/#train"],
+}
+# Each result's address, as the answers above write it (the highlight query `?h=` left out).
+RESULT_LINKS = """links => links.map(a => {
+  const url = new URL(a.href);
+  return url.pathname.slice(1) + url.hash;
+})"""
+
+
+@pytest.mark.parametrize("query", SEARCH_ANSWERS)
+def test_search_puts_the_answer_first(context, origin, query):
+    tab = Tab(context, origin)
+    page = tab.page
+    try:
+        page.goto(f"{origin}/", wait_until="load")
+        box = page.locator(".md-search__input")
+        box.click()
+        # The whole query, then a key released: the theme searches once, for what a reader's
+        # typing ends with (letter by letter, each key's search could answer after the last).
+        box.fill(query)
+        box.press("End")
+        results = page.locator(".md-search-result__item")
+        shot = f"search-{query.replace(' ', '-')}"
+        try:
+            results.first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        except PlaywrightTimeout:
+            pytest.fail(f"no result for {query!r}: {tab.errors} ({screenshot(page, '', shot)})")
+        first = results.first.locator("a").evaluate_all(RESULT_LINKS)
+        if not set(first) & set(SEARCH_ANSWERS[query]):
+            pages = results.evaluate_all(
+                f"items => items.slice(0, 5).map(i => ({RESULT_LINKS})([i.querySelector('a')])[0])"
+            )
+            pytest.fail(
+                f"{query!r}: the first result is {first[0]}, not a page answering it "
+                f"({SEARCH_ANSWERS[query]}); results: {pages} ({screenshot(page, '', shot)})"
+            )
+        suggestion = page.locator(".md-search__suggest").text_content() or ""
+        assert "¶" not in suggestion, f"{query!r} suggests {suggestion!r}"
+        assert not tab.errors, tab.errors
+    finally:
+        page.close()
 
 
 def test_copy_button_copies_the_code(context, origin, site):

@@ -1,16 +1,20 @@
 """The site as a product, checked on the built HTML: every page has a description for link
 previews, technique pages open with a pointer to the toy world and the glossary, the notebooks are
-titled, the site has an llms.txt, nothing asks Google Fonts, the words are spelled right, and the
-link checker fails the build on a broken anchor (shown on a small site of its own).
+titled (apart from the pages they share a name with) and indexed for search without their code,
+the site has an llms.txt, nothing asks Google Fonts, the words are spelled right, and the link
+checker fails the build on a broken anchor (shown on a small site of its own).
 
 The browser checks (console errors, requests to other hosts, layout) are in tests/test_browser.py.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,7 @@ from conftest import ROOT, SNIPPETS, mkdocs_build
 
 sys.path.insert(0, str(ROOT / "tools"))
 from external_links import external_links  # noqa: E402
-from mkdocs_hooks import notebook_title  # noqa: E402
+from mkdocs_hooks import notebook_page_title, notebook_title, snippet_to_notebook  # noqa: E402
 
 DOCS = ROOT / "docs"
 PAGES = sorted(
@@ -82,6 +86,67 @@ def test_notebooks_are_listed_by_title():
     index = (DOCS / "notebooks" / "index.md").read_text()
     for snippet in SNIPPETS:
         assert f"[{notebook_title(snippet)}]({snippet.stem}.ipynb)" in index, snippet.name
+
+
+def page_titles(site: Path) -> dict[str, str]:
+    """{page: its <title>} for every page of the built site but mkdocs-redirects' stubs."""
+    titles = {}
+    for index in sorted(site.rglob("index.html")):
+        text = index.read_text(encoding="utf-8")
+        if len(text) < 4096 and 'http-equiv="refresh"' in text:
+            continue
+        name = index.parent.relative_to(site).as_posix()
+        titles[name] = html.unescape(re.search(r"<title>(.*?)</title>", text, re.S).group(1))
+    return titles
+
+
+def test_notebooks_are_titled_apart_from_their_pages(built_site):
+    """A notebook page says it is one ("Notebook: Preference tuning with DPO") in the browser's
+    tab, in link previews and in llms.txt, apart from the technique page of the same name; the
+    navigation, under Notebooks, keeps the snippet's title (test_notebooks_are_listed_by_title).
+    No two pages of the site share a title."""
+    site, name = built_site.site, config()["site_name"]
+    titles = page_titles(site)
+    shared = [title for title, n in Counter(titles.values()).items() if n > 1]
+    assert not shared, {title: [p for p in titles if titles[p] == title] for title in shared}
+    llms = (site / "llms.txt").read_text()
+    for snippet in SNIPPETS:
+        page = f"notebooks/{snippet.stem}"
+        title = notebook_page_title(snippet)
+        assert titles[page] == f"{title} - {name}", page
+        text = (site / page / "index.html").read_text()
+        assert f'<meta property="og:title" content="{html.escape(title)}">' in text, page
+        link = re.search(
+            r'<a href="\./" class="md-nav__link md-nav__link--active">\s*'
+            r'<span class="md-ellipsis">\s*(.*?)\s*</span>',
+            text,
+            re.S,
+        )
+        assert link and html.unescape(link.group(1)) == notebook_title(snippet), page
+        assert f"- [{title}]({config()['site_url']}{page}/)" in llms, page
+
+
+def test_search_indexes_a_notebook_as_a_short_page(built_site):
+    """The search index holds each notebook once, under its page's title, with its introduction
+    (the snippet's docstring) and none of its code cells: a search finds the page that explains
+    before the code (tests/test_browser.py searches). No title ends with nbconvert's "¶", and no
+    two pages share a title there."""
+    docs = json.loads((built_site.site / "search" / "search_index.json").read_text())["docs"]
+    assert not [d["location"] for d in docs if "¶" in d["title"]]
+    pages = Counter(d["title"] for d in docs if "#" not in d["location"])
+    assert not [title for title, n in pages.items() if n > 1]
+    for snippet in SNIPPETS:
+        url = f"notebooks/{snippet.stem}/"
+        entries = [d for d in docs if d["location"].split("#")[0] == url]
+        assert [(d["location"], d["title"]) for d in entries] == [
+            (url, notebook_page_title(snippet))
+        ]
+        text = html.unescape(re.sub(r"<[^>]+>", "", entries[0]["text"]))
+        assert f"snippets/{snippet.name} as a notebook." in text
+        cells = [c.source for c in snippet_to_notebook(snippet).cells if c.cell_type == "code"]
+        code = {line.strip() for cell in cells for line in cell.splitlines()}
+        code = {line for line in code if len(line) >= 20 and " " in line}  # a statement, not a name
+        assert code and not [line for line in code if line in text], snippet.name
 
 
 def test_llms_txt_lists_every_page(built_site):

@@ -10,10 +10,12 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from html import escape
 from pathlib import Path
 
 import nbformat
-from mkdocs.plugins import event_priority
+from markdown import markdown as render_markdown
+from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,17 +30,26 @@ def notebook_title(path: Path) -> str:
     return docstring.split(":", 1)[0].strip()
 
 
+def notebook_page_title(path: Path) -> str:
+    """A notebook page's own title, apart from its technique page's ("Notebook: Pretraining"
+    beside "Pretraining"): the browser tab, link previews, search and llms.txt show it; the
+    navigation, under Notebooks, keeps `notebook_title`."""
+    return f"Notebook: {notebook_title(path)}"
+
+
+def notebook_intro(path: Path) -> str:
+    """A notebook's first (markdown) cell: its title, its snippet, the snippet's docstring."""
+    docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return f"# {notebook_title(path)}\n\n`snippets/{path.name}` as a notebook.\n\n" + docstring
+
+
 def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
     source = path.read_text()
     docstring = ast.get_docstring(ast.parse(source)) or ""
     body = source
     if docstring:  # the module docstring becomes the first (markdown) cell
         body = source.split('"""', 2)[2].lstrip("\n")
-    cells = [
-        nbformat.v4.new_markdown_cell(
-            f"# {notebook_title(path)}\n\n`snippets/{path.name}` as a notebook.\n\n" + docstring
-        )
-    ]
+    cells = [nbformat.v4.new_markdown_cell(notebook_intro(path))]
     chunk: list[str] = []
 
     def flush():
@@ -104,10 +115,13 @@ def on_page_markdown(markdown, page, config, files):
     """Open every technique page (and the comparison) with a one-line pointer to where the toy
     world's words (`spell`, `kitab`, cluster) and the site's terms are defined. A notebook is code
     shown as it is: mkdocs-macros must not read its `{{ }}` and `{% %}` (a chat template) as
-    macros."""
+    macros; its page is titled "Notebook: ..." (`notebook_page_title`) and ranks after the pages
+    in search (`NOTEBOOK_SEARCH_BOOST`)."""
     src = page.file.src_uri
     if src.endswith(".ipynb"):
         page.meta["render_macros"] = False
+        page.meta["title"] = notebook_page_title(SNIPPETS / f"{Path(src).stem}.py")
+        page.meta["search"] = {"boost": NOTEBOOK_SEARCH_BOOST}
         return markdown
     if not src.startswith(POINTER_PAGES) or src.endswith("index.md"):
         return markdown
@@ -121,6 +135,49 @@ def on_page_markdown(markdown, page, config, files):
     lines = markdown.split("\n")
     title = next(i for i, line in enumerate(lines) if line.startswith("# "))
     return "\n".join([*lines[: title + 1], "", pointer, *lines[title + 1 :]])
+
+
+# -- Search: a notebook is indexed as a short page, without its code ------------------------------
+#
+# The search plugin indexes `page.content` in its `on_page_context` (priority 0). A notebook page's
+# content is every cell of its snippet, so searches for "EOS" or "beta" found argument parsing
+# before the answers, and every notebook heading ended in "¶" (nbconvert's anchor link). Just
+# before the search plugin, a notebook page's content is swapped for its first cell alone (its
+# title as `notebook_page_title`, its snippet's docstring), and swapped back just after it, before
+# the page is written.
+
+
+# A notebook is the code of a page that explains it: in search results it comes after that page.
+# (At 1, "DPO beta" found the DPO notebook first: its short introduction names both words often.)
+NOTEBOOK_SEARCH_BOOST = 0.5
+
+
+def notebook_search_html(path: Path) -> str:
+    """What the search index holds of a snippet's notebook: one section, titled "Notebook: ...",
+    with the notebook's introduction and no code cell."""
+    intro = notebook_intro(path).split("\n", 1)[1]  # without its "# title" line
+    # The search plugin takes a heading with an id for a section's title.
+    title = f'<h1 id="{path.stem}">{escape(notebook_page_title(path))}</h1>'
+    return title + render_markdown(intro)
+
+
+@event_priority(1)  # just before the search plugin
+def _index_a_notebook_as_a_short_page(context, page, config, nav):
+    if page.file.src_uri.endswith(".ipynb"):
+        page.atlas_content = page.content
+        page.content = notebook_search_html(SNIPPETS / f"{Path(page.file.src_uri).stem}.py")
+    return context
+
+
+@event_priority(-1)  # just after it: the page itself shows every cell
+def _restore_a_notebooks_content(context, page, config, nav):
+    if hasattr(page, "atlas_content"):
+        page.content = page.atlas_content
+        del page.atlas_content
+    return context
+
+
+on_page_context = CombinedEvent(_index_a_notebook_as_a_short_page, _restore_a_notebooks_content)
 
 
 # -- llms.txt: the site's map for language models (https://llmstxt.org) ---------------------------
@@ -141,7 +198,8 @@ def llms_txt(nav, config) -> str:
 
     def line(page) -> str:
         description = (page.meta or {}).get("description", "")
-        return f"- [{page.title}]({base}{page.url})" + (f": {description}" if description else "")
+        title = (page.meta or {}).get("title") or page.title  # a notebook's "Notebook: ..."
+        return f"- [{title}]({base}{page.url})" + (f": {description}" if description else "")
 
     def pages(item):
         if item.is_page:
