@@ -1,20 +1,22 @@
 """The project's code as units a run can execute, each with a hash of what it does.
 
-A *unit* is a module-level function (`words`), a method (`EvalResult.save`), or one module-level
-statement (a constant, a class's own lines, `if __name__ == "__main__": main()`). Its hash is taken
-over its syntax tree after removing what cannot change a figure:
+A *unit* is a module-level function (`words`), a method (`EvalResult.save`), or the module-level
+statements of a file, in order (constants, a class's own lines, `if __name__ == "__main__": ...`).
+Its hash is taken over its syntax tree after removing what cannot change a figure:
 
 - docstrings, comments and layout (they are not in the tree);
-- the texts of `help=`, `description=`, `metavar=` and `epilog=` arguments, and module constants
-  used only as such texts (`MODEL_HELP`);
+- the texts of `help=`, `description=`, `metavar=` and `epilog=` in argparse calls, and module
+  constants used only as such texts (`MODEL_HELP`);
 - the messages of raised errors (`raise InputError(f"...")` hashes as `raise InputError`): a run
-  that raises writes no figure;
-- where a project function lives: `world.words(...)` hashes as `words(...)`, and imports of project
-  modules are left out, so moving a function between modules changes no hash.
+  that raises writes no figure (a call such as `parser.error(...)` still counts);
+- a function's own name, and where the functions it calls live: a call of another project function
+  (`world.words(...)`, or `words(...)` after `from atlas.world import words`) hashes as the called
+  function's own hash, so moving a function to another module changes no hash, while calling
+  another function, or editing the one called, does; imports of project modules are left out.
 
-A function's hash does not include its own name. A producer's stamp (atlas.provenance) records the
-units its run executed; the figures are current while every one of those hashes is still found
-somewhere in the project.
+A producer's stamp (atlas.provenance) records the units its run executed; the figures are current
+while each recorded unit still hashes the same where it was, or, where it is gone, the same hash is
+found elsewhere (it moved).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 CODE_DIRS = ("atlas", "snippets", "benchmarks", "tools")
 PACKAGES = ("atlas", "tools", "benchmarks", "snippets")
 TEXT_KEYWORDS = {"help", "description", "metavar", "epilog"}
+ARGPARSE_CALLS = {"add_argument", "ArgumentParser", "add_parser", "add_argument_group", "_Parser"}
 MODULE = "<module>"
 
 
@@ -41,7 +44,10 @@ def _sha(text: str) -> str:
 @dataclass
 class FileUnits:
     functions: dict[str, str] = field(default_factory=dict)  # qualified name -> hash
-    statements: list[str] = field(default_factory=list)  # hashes of the module-level statements
+    statements: list[str] = field(default_factory=list)  # module-level statements, in order
+    # The same without the hashes of the functions they call: what changed in their own text
+    own_functions: dict[str, str] = field(default_factory=dict)
+    own_statements: list[str] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)  # qualified names of classes (their bodies run
     # at import: their own lines are module-level statements)
     names: dict[str, set[str]] = field(default_factory=dict)  # identifiers each function uses
@@ -56,9 +62,9 @@ class Index:
     files: dict[str, FileUnits]
 
     @functools.cached_property
-    def hashes(self) -> Counter:
-        """How many functions, anywhere, have each hash."""
-        return Counter(h for f in self.files.values() for h in f.functions.values())
+    def hashes(self) -> dict[str, tuple[str, str]]:
+        """Where a function with each hash is now: hash -> (file, qualified name)."""
+        return {h: (rel, q) for rel, f in self.files.items() for q, h in f.functions.items()}
 
     def unit(self, rel: str, qualname: str) -> str:
         """The unit a code object `qualname` of file `rel` belongs to: a function or method, or
@@ -78,6 +84,14 @@ class Index:
             name = name.rpartition(".")[0]
         return name or MODULE
 
+    def now(self, rel: str, qualname: str, recorded: str) -> str | None:
+        """The hash now of a recorded function: where it was, or, where it is gone from there, the
+        recorded hash if a function elsewhere has it (it moved); None if it is gone."""
+        units = self.files.get(rel)
+        if units is not None and qualname in units.functions:
+            return units.functions[qualname]
+        return recorded if recorded in self.hashes else None
+
 
 def project_files(root: Path) -> list[str]:
     return sorted(
@@ -91,7 +105,9 @@ def project_files(root: Path) -> list[str]:
 def index(root: Path) -> Index:
     """Parse the project's code under `root` (cached on each file's size and modification time)."""
     rels = project_files(root)
-    stats = tuple((rel, (root / rel).stat().st_mtime_ns, (root / rel).stat().st_size) for rel in rels)
+    stats = tuple(
+        (rel, (root / rel).stat().st_mtime_ns, (root / rel).stat().st_size) for rel in rels
+    )
     return _index(str(root), stats)
 
 
@@ -99,30 +115,27 @@ def index(root: Path) -> Index:
 def _index(root: str, stats: tuple) -> Index:
     rels = [rel for rel, _, _ in stats]
     trees = {rel: ast.parse(Path(root, rel).read_text(), rel) for rel in rels}
-    modules = _module_names(rels)
-    help_names = {
-        name
-        for tree in trees.values()
-        for node in ast.walk(tree)
-        if isinstance(node, ast.keyword) and node.arg in TEXT_KEYWORDS
-        for name in _names_in(node.value)
-    }
-    return Index({rel: _units(tree, rel, modules, help_names) for rel, tree in trees.items()})
+    return _index_trees(trees)
 
 
-def units_of_source(source: str, rel: str = "atlas/example.py", root: Path | None = None) -> FileUnits:
-    """The units of one file's source, as `index` would find them beside the project's modules."""
-    from atlas import ROOT
+def _index_trees(trees: dict[str, ast.Module]) -> Index:
+    modules = _module_names(list(trees))
+    help_only = _help_only_names(trees.values())
+    tables = {rel: _ImportTable(tree, modules) for rel, tree in trees.items()}
+    local: dict[tuple[str, str], str] = {}  # (file, function) -> hash without resolved calls
+    for rel, tree in trees.items():
+        plain = _Normalize(tables[rel], rel, {})
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                local[(rel, node.name)] = _sha(_dump(plain.visit(copy.deepcopy(node))))
+    return Index(
+        {rel: _units(tree, rel, tables[rel], help_only, local) for rel, tree in trees.items()}
+    )
 
-    tree = ast.parse(source)
-    modules = _module_names([rel, *project_files(root or ROOT)])
-    help_names = {
-        name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.keyword) and node.arg in TEXT_KEYWORDS
-        for name in _names_in(node.value)
-    }
-    return _units(tree, rel, modules, help_names)
+
+def units_of_source(source: str, rel: str = "atlas/example.py") -> FileUnits:
+    """The units of one file's source, on its own (calls into other files are not resolved)."""
+    return _index_trees({rel: ast.parse(source)}).files[rel]
 
 
 def _module_names(rels: list[str]) -> dict[str, str]:
@@ -148,12 +161,72 @@ def _is_project(module: str | None) -> bool:
     return bool(module) and module.split(".")[0] in PACKAGES
 
 
-class _Normalize(ast.NodeTransformer):
-    """Removes from a tree what cannot change a figure (see the module's docstring)."""
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
-    def __init__(self, module_aliases: set[str], modules: dict[str, str]):
-        self.module_aliases = module_aliases
+
+def _help_only_names(trees) -> set[str]:
+    """Names every use of which (in the whole project) is as an argparse help text: the constants
+    that hold only words for a reader."""
+    in_help: Counter = Counter()
+    used: Counter = Counter()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _call_name(node) in ARGPARSE_CALLS:
+                for k in node.keywords:
+                    if k.arg in TEXT_KEYWORDS:
+                        for n in ast.walk(k.value):
+                            if isinstance(n, ast.Name):
+                                in_help[n.id] += 1
+                            elif isinstance(n, ast.Attribute):
+                                in_help[n.attr] += 1
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                used[node.id] += 1
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                used[node.attr] += 1
+    return {name for name, n in in_help.items() if used[name] == n}
+
+
+class _ImportTable:
+    """How a file's names reach the project's modules and functions."""
+
+    def __init__(self, tree: ast.Module, modules: dict[str, str]):
         self.modules = modules
+        self.aliases: dict[str, str] = {}  # name -> file of a project module
+        self.names: dict[str, tuple[str, str]] = {}  # name -> (file, attribute) imported
+        self.imports: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or _is_project(node.module)):
+                base = node.module or ""
+                for a in node.names:
+                    full = f"{base}.{a.name}" if base else a.name
+                    if full in modules:
+                        self.aliases[a.asname or a.name] = modules[full]
+                        self.imports.add(modules[full])
+                    elif base in modules:
+                        self.names[a.asname or a.name] = (modules[base], a.name)
+                        self.imports.add(modules[base])
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name in modules:
+                        if a.asname:
+                            self.aliases[a.asname] = modules[a.name]
+                        self.imports.add(modules[a.name])
+
+
+class _Normalize(ast.NodeTransformer):
+    """Removes from a tree what cannot change a figure (see the module's docstring), and replaces
+    each call of a project function by that function's hash."""
+
+    def __init__(self, table: _ImportTable, rel: str, local: dict[tuple[str, str], str]):
+        self.table = table
+        self.rel = rel
+        self.local = local
+
+    def _function(self, target: tuple[str, str]) -> ast.Name | None:
+        digest = self.local.get(target)
+        return ast.Name(id=f"<function {digest}>", ctx=ast.Load()) if digest else None
 
     def _body(self, node):
         body = node.body
@@ -177,7 +250,8 @@ class _Normalize(ast.NodeTransformer):
         return self.generic_visit(self._body(node))
 
     def visit_Call(self, node):
-        node.keywords = [k for k in node.keywords if k.arg not in TEXT_KEYWORDS]
+        if _call_name(node) in ARGPARSE_CALLS:
+            node.keywords = [k for k in node.keywords if k.arg not in TEXT_KEYWORDS]
         return self.generic_visit(node)
 
     def visit_Raise(self, node):
@@ -187,17 +261,27 @@ class _Normalize(ast.NodeTransformer):
         return self.generic_visit(node)
 
     def visit_Attribute(self, node):
-        if isinstance(node.value, ast.Name) and node.value.id in self.module_aliases:
-            return ast.Name(id=node.attr, ctx=node.ctx)
+        if isinstance(node.value, ast.Name) and node.value.id in self.table.aliases:
+            target = (self.table.aliases[node.value.id], node.attr)
+            return self._function(target) or ast.Name(id=node.attr, ctx=node.ctx)
         return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load):
+            target = self.table.names.get(node.id, (self.rel, node.id))
+            return self._function(target) or node
+        return node
 
     def visit_ImportFrom(self, node):
         module = node.module or ""
         if node.level or _is_project(module):
+            modules = self.table.modules
             kept = [
                 a
                 for a in node.names
-                if f"{module}.{a.name}" not in self.modules and a.name not in self.modules
+                if f"{module}.{a.name}" not in modules
+                and a.name not in modules
+                and not self._function(self.table.names.get(a.asname or a.name, ("", "")))
             ]
             if not kept:
                 return None
@@ -216,30 +300,22 @@ def _dump(node: ast.AST) -> str:
     return ast.dump(node, annotate_fields=True, include_attributes=False)
 
 
-def _units(tree: ast.Module, rel: str, modules: dict[str, str], help_names: set[str]) -> FileUnits:
-    out = FileUnits()
-    aliases: set[str] = set()
-    for node in ast.walk(tree):  # names that stand for a project module in this file
-        if isinstance(node, ast.ImportFrom) and (node.level or _is_project(node.module)):
-            base = node.module or ""
-            for a in node.names:
-                full = f"{base}.{a.name}" if base else a.name
-                if full in modules:
-                    aliases.add(a.asname or a.name)
-                    out.imports.add(modules[full])
-                elif base in modules:
-                    out.imports.add(modules[base])
-        elif isinstance(node, ast.Import):
-            for a in node.names:
-                if a.name in modules:
-                    aliases.add(a.asname or a.name.split(".")[0])
-                    out.imports.add(modules[a.name])
-    normalize = _Normalize(aliases, modules)
+def _units(
+    tree: ast.Module,
+    rel: str,
+    table: _ImportTable,
+    help_only: set[str],
+    local: dict[tuple[str, str], str],
+) -> FileUnits:
+    out = FileUnits(imports=set(table.imports))
+    normalize = _Normalize(table, rel, local)
+    own = _Normalize(table, rel, {})
 
     def function(node, prefix: str) -> None:
         name = prefix + node.name
         out.names[name] = _names_in(node)
         out.functions[name] = _sha(_dump(normalize.visit(copy.deepcopy(node))))
+        out.own_functions[name] = _sha(_dump(own.visit(copy.deepcopy(node))))
 
     def klass(node: ast.ClassDef, prefix: str) -> ast.ClassDef:
         """Registers the methods; returns the class without them (its own lines)."""
@@ -248,7 +324,10 @@ def _units(tree: ast.Module, rel: str, modules: dict[str, str], help_names: set[
         own = []
         for child in node.body:
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                function(child, name + ".")
+                if name + "." + child.name in out.functions:  # a property's setter
+                    function(child, name + ".setter of ")
+                else:
+                    function(child, name + ".")
             elif isinstance(child, ast.ClassDef):
                 own.append(klass(child, name + "."))
             else:
@@ -270,21 +349,23 @@ def _units(tree: ast.Module, rel: str, modules: dict[str, str], help_names: set[
             continue
         if isinstance(node, ast.ClassDef):
             node = klass(node, "")
-        elif _only_help_text(node, help_names):
+        elif _only_help_text(node, help_only):
             continue
         out.module_names |= _names_in(node)
         kept = normalize.visit(ast.Module(body=[copy.deepcopy(node)], type_ignores=[]))
         if kept.body:
             out.statements.append(_sha(_dump(kept)))
+            plain = own.visit(ast.Module(body=[copy.deepcopy(node)], type_ignores=[]))
+            out.own_statements.append(_sha(_dump(plain)))
     return out
 
 
-def _only_help_text(node: ast.stmt, help_names: set[str]) -> bool:
+def _only_help_text(node: ast.stmt, help_only: set[str]) -> bool:
     """`MODEL_HELP = "a model directory ..."`: a constant used only as an argument's help."""
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
         return False
     target = node.targets[0]
-    return isinstance(target, ast.Name) and target.id in help_names and _is_text(node.value)
+    return isinstance(target, ast.Name) and target.id in help_only and _is_text(node.value)
 
 
 def _is_text(node: ast.expr) -> bool:
@@ -297,19 +378,33 @@ def _is_text(node: ast.expr) -> bool:
 # --- what a run executed, as units -----------------------------------------------------------
 
 
+def record(idx: Index, units: dict[str, set[str]]) -> dict[str, dict]:
+    """What a stamp keeps of the units {file: {qualname, ...}}: for each file, the hashes of those
+    functions and of its module-level statements, and the same without the hashes of what they
+    call ("own"), which says whose own text changed."""
+    out = {}
+    for rel in sorted(units):
+        f = idx.files[rel]
+        names = sorted(units[rel])
+        out[rel] = {
+            "functions": {q: f.functions[q] for q in names},
+            "statements": list(f.statements),
+            "own": {
+                "functions": {q: f.own_functions[q] for q in names},
+                "statements": list(f.own_statements),
+            },
+        }
+    return out
+
+
 def units_of_trace(idx: Index, ran: list[tuple[str, str]]) -> dict[str, dict]:
-    """{file: {"functions": {qualname: hash}, "statements": [hashes]}} for the code objects a trace
-    recorded (file, co_qualname)."""
-    out: dict[str, dict] = {}
+    """The record (see `record`) of the code objects a trace saw run, (file, co_qualname)."""
+    units: dict[str, set[str]] = {}
     for rel, qualname in ran:
-        units = idx.files.get(rel)
-        if units is None:
-            continue
-        entry = out.setdefault(rel, {"functions": {}, "statements": list(units.statements)})
-        unit = idx.unit(rel, qualname)
-        if unit != MODULE:
-            entry["functions"][unit] = units.functions[unit]
-    return {rel: {**e, "functions": dict(sorted(e["functions"].items()))} for rel, e in sorted(out.items())}
+        if rel in idx.files:
+            unit = idx.unit(rel, qualname)
+            units.setdefault(rel, set()).update([] if unit == MODULE else [unit])
+    return record(idx, units)
 
 
 def static_closure(idx: Index, scripts: list[str]) -> dict[str, dict]:
@@ -346,12 +441,25 @@ def static_closure(idx: Index, scripts: list[str]) -> dict[str, dict]:
             if (rel, qualname) not in reached:
                 reached.add((rel, qualname))
                 todo_names.extend(idx.files[rel].names[qualname])
-    out = {
-        rel: {"functions": {}, "statements": list(idx.files[rel].statements)} for rel in sorted(files)
-    }
-    for rel, qualname in sorted(reached):
-        out[rel]["functions"][qualname] = idx.files[rel].functions[qualname]
-    return out
+    units: dict[str, set[str]] = {rel: set() for rel in files}
+    for rel, qualname in reached:
+        units[rel].add(qualname)
+    return record(idx, units)
+
+
+def rehash(idx: Index, recorded: dict[str, dict]) -> dict[str, dict]:
+    """The recorded units as they are now, each where it is now (a moved function under its new
+    file and name); a unit that is gone is left out (its callers changed and show that)."""
+    units: dict[str, set[str]] = {rel: set() for rel in recorded if rel in idx.files}
+    for rel, entry in recorded.items():
+        for qualname, digest in entry["functions"].items():
+            f = idx.files.get(rel)
+            if f is not None and qualname in f.functions:
+                units[rel].add(qualname)
+            elif digest in idx.hashes:
+                where = idx.hashes[digest]
+                units.setdefault(where[0], set()).add(where[1])
+    return record(idx, units)
 
 
 def _statements_now(idx: Index, rel: str, recorded: list[str]) -> list[str]:
@@ -359,39 +467,65 @@ def _statements_now(idx: Index, rel: str, recorded: list[str]) -> list[str]:
     the file is gone, those of a file that holds exactly the same statements (a moved module)."""
     if rel in idx.files:
         return idx.files[rel].statements
-    want = Counter(recorded)
-    moved = next((f for f in idx.files.values() if Counter(f.statements) == want), None)
+    moved = next((f for f in idx.files.values() if f.statements == recorded), None)
     return moved.statements if moved else []
 
 
+def changed_units(
+    idx: Index, recorded: dict[str, dict]
+) -> tuple[dict[tuple[str, str], str | None], set[str]]:
+    """The recorded functions that changed, each with its hash now (None where it is gone), and the
+    recorded files whose module-level statements changed (in content or order)."""
+    functions = {}
+    for rel, entry in recorded.items():
+        for qualname, digest in entry["functions"].items():
+            now = idx.now(rel, qualname, digest)
+            if now != digest:
+                functions[(rel, qualname)] = now
+    files = {
+        rel
+        for rel, e in recorded.items()
+        if _statements_now(idx, rel, e["statements"]) != e["statements"]
+    }
+    return functions, files
+
+
 def changes(idx: Index, recorded: dict[str, dict]) -> list[str]:
-    """What changed in the recorded units: a function whose hash is found nowhere now, or the
-    module-level statements of the recorded files."""
+    """What changed in the recorded units, in words ([] when nothing did)."""
     functions, files = changed_units(idx, recorded)
-    found = []
-    for rel, qualname in sorted(functions):
-        now = idx.files.get(rel)
-        state = "changed" if now and qualname in now.functions else "is gone"
-        found.append(f"{rel}::{qualname} {state}")
+    found = [
+        f"{rel}::{qualname} {'changed' if now else 'is gone'}"
+        for (rel, qualname), now in sorted(functions.items())
+    ]
     if files:
         found.append("module-level code of " + ", ".join(sorted(files)) + " changed")
     return found
 
 
-def changed_units(idx: Index, recorded: dict[str, dict]) -> tuple[set[tuple[str, str]], set[str]]:
-    """The recorded functions whose hash is found nowhere now ((file, qualname) as recorded), and
-    the recorded files whose module-level statements changed. A statement moved between two files
-    the run executed is not a change."""
-    functions = {
-        (rel, qualname)
-        for rel, entry in recorded.items()
-        for qualname, digest in entry["functions"].items()
-        if digest not in idx.hashes
-    }
-    now = {rel: _statements_now(idx, rel, e["statements"]) for rel, e in recorded.items()}
-    before = Counter(h for e in recorded.values() for h in e["statements"])
-    after = Counter(h for statements in now.values() for h in statements)
-    files = set()
-    if before != after:
-        files = {rel for rel, e in recorded.items() if Counter(e["statements"]) != Counter(now[rel])}
-    return functions, files
+def own_changes(
+    idx: Index, recorded: dict[str, dict]
+) -> tuple[dict[tuple[str, str], str | None], set[str]]:
+    """The recorded units whose own text changed (not only what they call): functions, each with
+    its own hash now (None where it is gone), and files whose module-level statements changed in
+    their own text. A change that reaches a unit only through a function it calls shows in that
+    function, which is recorded too where it ran."""
+    functions, files = changed_units(idx, recorded)
+    own_functions = {}
+    for (rel, qualname), now in functions.items():
+        own = recorded[rel].get("own", {}).get("functions", {}).get(qualname)
+        if now is None:
+            own_functions[(rel, qualname)] = None
+            continue
+        where = idx.hashes.get(now, (rel, qualname))
+        if rel in idx.files and qualname in idx.files[rel].functions:
+            where = (rel, qualname)
+        own_now = idx.files[where[0]].own_functions[where[1]]
+        if own != own_now:
+            own_functions[where] = own_now
+    own_files = set()
+    for rel in files:
+        before = recorded[rel].get("own", {}).get("statements")
+        now = idx.files[rel].own_statements if rel in idx.files else None
+        if before != now:
+            own_files.add(rel)
+    return own_functions, own_files

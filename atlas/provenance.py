@@ -344,6 +344,21 @@ def file_hash(path: Path) -> str:
     return _sha256(path.read_bytes())
 
 
+LISTING = "/ (names)"  # an input key: the names of the files in a folder, not their bytes
+
+
+def input_hash(root: Path, key: str) -> str | None:
+    """The hash of an input as it is now (None if it is not there)."""
+    if key.endswith(LISTING):
+        folder = root / key[: -len(LISTING)]
+        if not folder.is_dir():
+            return None
+        names = sorted(p.name for p in folder.iterdir() if p.name != STAMP)
+        return _sha256("\n".join(names).encode())
+    path = root / key
+    return path_hash(path) if path.exists() else None
+
+
 def path_hash(path: Path) -> str:
     """The bytes of a file, or of every file in a folder by relative name (a model folder; its
     `trainer/` checkpoints left out), cached on names, sizes and modification times."""
@@ -400,8 +415,11 @@ def input_key(rel: str) -> str | None:
         return None
     if "__pycache__" in parts or Path(rel).name == STAMP or Path(rel).name.startswith(".atlas-"):
         return None
-    if parts[0] == "models" and len(parts) > 2:
-        return "/".join(parts[:2])
+    if parts[0] in ("models", "data", "runs") and len(parts) > 2:  # a model or dataset folder
+        name = parts[1]
+        if name.startswith(".") and (".partial-" in name or ".old-" in name):
+            name = name[1:].split(".partial-")[0].split(".old-")[0]  # atlas.training.save's
+        return f"{parts[0]}/{name}"
     return rel
 
 
@@ -420,9 +438,11 @@ class Trace:
         ran: set[tuple[str, str]] = set()
         opened: dict[str, bool] = {}
         main, processes = None, 0
+        listed: set[str] = set()
         for path in sorted(folder.glob("*.json")):
             record = json.loads(path.read_text())
             processes += 1
+            listed |= set(record.get("listed", []))
             ran |= {tuple(x) for x in record["ran"]}
             for rel, writes in record["opened"]:
                 opened[rel] = opened.get(rel, False) or writes
@@ -431,6 +451,12 @@ class Trace:
                 main = record
         wrote = {k for rel, w in opened.items() if w and (k := input_key(rel))}
         read = {k for rel, w in opened.items() if not w and (k := input_key(rel))} - wrote
+        written_folders = {str(Path(rel).parent) for rel, w in opened.items() if w}
+        read |= {  # a folder whose files the run listed (a glob): a new file there changes it
+            folder + LISTING
+            for folder in listed
+            if folder not in written_folders and input_key(folder + "/x") is not None
+        }
         settings = {
             "arguments as parsed": (main or {}).get("settings", [{}])[0].get("args", {})
             if (main or {}).get("settings")
@@ -564,23 +590,26 @@ def write_stamp(
     evidence: list[dict] | None = None,
     previous: dict | None = None,
     elsewhere: bool = False,
+    code: dict | None = None,
 ) -> dict:
     """Record that `producer` wrote `outputs`: from a `trace` of its run (the code it executed,
     the files and model folders it read, what it wrote), or, with none, from the static closure of
     its scripts and its declared inputs (`note` says why no run stands behind it).
 
+    `code`: the units to record instead (an adopted stamp's, rehashed where they are now).
     `evidence`: for a stamp adopted without a rerun, the reruns that show the changed code leaves
     its figures as they are (see tools/update_generated.py); `previous` is then the stamp it
     replaces, whose machine and date the figures keep. `elsewhere`: the figures were made on a
     machine no developer has (a borrowed GPU machine, another CPU kind), said in the stamp."""
     idx = code_units.index(root)
     if trace is not None:
-        code = code_units.units_of_trace(idx, trace.ran)
+        code = code if code is not None else code_units.units_of_trace(idx, trace.ran)
         keys, artifacts = trace.read, trace.wrote
     else:
-        code = code_units.static_closure(idx, [producer.script, *producer.runs])
+        if code is None:
+            code = code_units.static_closure(idx, [producer.script, *producer.runs])
         keys, artifacts = static_inputs(producer, root), set(producer.also_writes)
-    keys = {k for k in keys if (root / k).exists()}
+    hashes = {k: input_hash(root, k) for k in sorted(keys)}
     stamp = {
         "command": producer.shell(),
         "code from": "a trace of the run" if trace is not None else "the scripts' static closure",
@@ -588,7 +617,7 @@ def write_stamp(
         "inputs": {
             "arguments": " ".join(producer.args),
             ENVIRONMENT: _environment_hash(root),
-            **{k: path_hash(root / k) for k in sorted(keys)},
+            **{k: h for k, h in hashes.items() if h is not None},
         },
         "artifacts": {k: path_hash(root / k) for k in sorted(artifacts) if (root / k).exists()},
         "outputs": output_hashes(outputs, root),
@@ -662,11 +691,11 @@ def stale_reasons(producer: Producer, stamp: dict, root: Path = ROOT, made=None)
     for key, digest in recorded.items():
         if key in ("arguments", ENVIRONMENT):
             continue
-        path = root / key
+        now = input_hash(root, key)
         if key in made and made[key][1] != digest:  # checked even where the folder is not kept
             reasons.append(f"the run read a {key} that {made[key][0]}'s stamped run did not make")
-        elif path.exists():
-            if path_hash(path) != digest:
+        elif now is not None:
+            if now != digest:
                 maker = made.get(key, ("",))[0]
                 reasons.append(
                     f"{key} changed since the run read it"

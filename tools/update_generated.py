@@ -16,11 +16,12 @@ goes on where it stopped. Commit the regenerated folders together with the code 
 them.
 
 A stale producer that takes more than CHEAP_MINUTES is adopted without a rerun only with evidence:
-the cheap producers are rerun first, and if each of them reproduced its previous figures byte for
-byte (timing files aside) on the CPU kind of the expensive stamp, and every changed unit of code the
-expensive run executed ran, in its current form, in one of those reproducing reruns, the change
-provably leaves figures as they were where it was exercised; the stamp then lists those reruns.
-Otherwise it reruns.
+the cheap producers are rerun first; a rerun that reproduced its previous figures byte for byte
+(timing files aside) records which earlier versions of its code made those same figures ("figures
+also made by"). If every unit of code the expensive run executed whose own text changed ran, in its
+current form, in such a rerun on the expensive stamp's CPU kind, and the version the expensive run
+executed is among that rerun's earlier versions, the change left figures as they were wherever it
+was exercised; the stamp then lists those reruns. Otherwise it reruns.
 
 `--adopt NAME --made-on JSON --reason "..."` stamps outputs made by the producer's own command on a
 machine no developer has (the GPU machine some sessions borrow, another CPU kind), copied back
@@ -30,6 +31,7 @@ unchanged; the stamp says so, and the pages show it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -41,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from atlas import code_units, provenance  # noqa: E402
+from atlas import THREADS, code_units, provenance  # noqa: E402
 
 
 def outputs_since(producer: provenance.Producer, start: float) -> list[Path]:
@@ -78,6 +80,7 @@ def regenerate(producer: provenance.Producer) -> dict:
             "HF_HUB_OFFLINE": "1",
             "ATLAS_PUBLISH": "1",  # the one command that writes docs/generated and models/toy-base
             "ATLAS_TRACE_DIR": trace_dir,
+            "OMP_NUM_THREADS": str(THREADS),  # the site's thread count, whatever the shell says
             "PYTHONPATH": os.pathsep.join(
                 [str(ROOT / "tools" / "trace"), *filter(None, [os.environ.get("PYTHONPATH")])]
             ),
@@ -96,7 +99,8 @@ def regenerate(producer: provenance.Producer) -> dict:
             f"{producer.shell()} exited 0 but wrote nothing in docs/generated/{producer.folder}; "
             "nothing was stamped or removed"
         )
-    stale_files = _previous_outputs(producer) - {str(p.relative_to(ROOT)) for p in outputs}
+    written = set(provenance.output_hashes(outputs, ROOT))  # folders (a model) as their files
+    stale_files = _previous_outputs(producer) - written
     for rel in sorted(stale_files):  # a file the last run wrote and this one did not: out of date
         (ROOT / rel).unlink(missing_ok=True)
         print(f"    removed {rel}: this run no longer writes it")
@@ -104,10 +108,45 @@ def regenerate(producer: provenance.Producer) -> dict:
     if previous is not None and provenance.same_kind(previous["made_on"], stamp["made_on"]):
         same = _figures(previous["outputs"]) == _figures(stamp["outputs"])
         stamp["made_at"]["reproduced the figures it replaced"] = same
+        if same and "code" in previous:
+            stamp["figures also made by"] = also_made_by(previous, stamp["code"])
         _rewrite(producer, stamp)
         print(f"    {'reproduced' if same else 'changed'} the figures it replaced")
     print(f"    stamped {len(outputs)} outputs in {time.time() - start:.0f} s", flush=True)
     return stamp
+
+
+def _statements_key(statements: list[str]) -> str:
+    return "statements " + hashlib.sha256(" ".join(statements).encode()).hexdigest()[:20]
+
+
+def _own_versions(code: dict) -> dict[str, str]:
+    """Each unit of a stamp's code record by its own text: {"file::name": hash, "file (module
+    level)": hash of its statements}."""
+    out = {}
+    for rel, entry in code.items():
+        own = entry.get("own", {})
+        for qualname, digest in own.get("functions", {}).items():
+            out[f"{rel}::{qualname}"] = digest
+        if "statements" in own:
+            out[f"{rel} (module level)"] = _statements_key(own["statements"])
+    return out
+
+
+def also_made_by(previous: dict, code: dict) -> dict[str, list[str]]:
+    """For a rerun that reproduced its figures: the earlier versions (by their own text) of each
+    unit it ran that made the same figures: the previous stamp's, and those its list holds."""
+    out: dict[str, set[str]] = {}
+    for unit, versions in previous.get("figures also made by", {}).items():
+        out.setdefault(unit, set()).update(versions)
+    for unit, digest in _own_versions(previous["code"]).items():
+        out.setdefault(unit, set()).add(digest)
+    now = _own_versions(code)
+    return {  # only the units this run ran, and only versions other than the one it ran
+        unit: sorted(versions - {now[unit]})
+        for unit, versions in sorted(out.items())
+        if unit in now and versions - {now[unit]}
+    }
 
 
 def _figures(outputs: dict[str, str]) -> dict[str, str]:
@@ -126,8 +165,10 @@ def evidence_for(
     producer: provenance.Producer, root: Path = ROOT, any_kind: bool = False
 ) -> list[dict] | None:
     """The reruns that show a stale expensive producer's figures are as they were (see the module's
-    docstring), or None where there is none and it must rerun. `any_kind`: reruns on this
-    machine's CPU kind count for figures made on another (see --adopt)."""
+    docstring), or None where there is none and it must rerun. A rerun is a witness for a changed
+    unit when it ran the unit as it is now and reproduced figures that the unit's version in this
+    stamp had made (its "figures also made by"). `any_kind`: reruns on this machine's CPU kind
+    count for figures made on another (see --adopt)."""
     stamp = provenance.read_stamps(producer.folder, root).get(producer.name)
     if stamp is None or "code" not in stamp:
         return None
@@ -135,13 +176,26 @@ def evidence_for(
     if not reasons or any("::" not in r and "module-level code" not in r for r in reasons):
         return None  # current already, or an input, argument or output changed: rerun
     idx = code_units.index(root)
-    functions, files = code_units.changed_units(idx, stamp["code"])
-    now = {  # the changed functions as they are now (one that is gone has callers that changed)
-        f"{rel}::{q}": idx.files[rel].functions[q]
-        for rel, q in functions
-        if q in idx.files.get(rel, code_units.FileUnits()).functions
-    }
-    needed = set(now) | {f"{rel} (module level)" for rel in files}
+    functions, files = code_units.own_changes(idx, stamp["code"])
+    if any(now is None for now in functions.values()) or any(r not in idx.files for r in files):
+        return None  # a unit it ran is gone: what runs instead is not known without a run
+    before = _own_versions(stamp["code"])
+    needed: dict[str, tuple[str, str]] = {}  # unit -> (its own text it ran, its own text now)
+    for (rel, qualname), now in functions.items():
+        recorded = next(  # where the stamp has it (a moved unit has its old place there)
+            (k for k in before if k == f"{rel}::{qualname}"),
+            None,
+        )
+        if recorded is None:
+            return None
+        needed[f"{rel}::{qualname}"] = (before[recorded], now)
+    for rel in files:
+        needed[f"{rel} (module level)"] = (
+            before[f"{rel} (module level)"],
+            _statements_key(idx.files[rel].own_statements),
+        )
+    if not needed:
+        return None
     witnesses = []
     for other in provenance.PRODUCERS:
         theirs = provenance.read_stamps(other.folder, root).get(other.name, {})
@@ -153,43 +207,49 @@ def evidence_for(
             or provenance.stale_reasons(other, theirs, root)  # it ran the code as it is now
         ):
             continue
-        code = theirs["code"]
-        ran = [
+        ran_now = _own_versions(theirs["code"])
+        made_by = theirs.get("figures also made by", {})
+        ran = sorted(
             unit
-            for unit, digest in now.items()
-            if code.get(unit.split("::")[0], {}).get("functions", {}).get(unit.split("::")[1])
-            == digest
-        ] + [unit for unit in needed - set(now) if unit.split(" ")[0] in code]
+            for unit, (old, new) in needed.items()
+            if ran_now.get(unit) == new and old in made_by.get(unit, [])
+        )
         if ran:
-            witnesses.append({"rerun": other.name, "commit": theirs["made_at"].get("commit"), "ran": sorted(ran)})
+            witnesses.append(
+                {"rerun": other.name, "commit": theirs["made_at"].get("commit"), "ran": ran}
+            )
     chosen, covered = [], set()  # the fewest reruns that cover every changed unit, greedily
     for w in sorted(witnesses, key=lambda w: -len(w["ran"])):
         if not set(w["ran"]) <= covered:
             chosen.append(w)
             covered |= set(w["ran"])
-    return chosen if needed <= covered else None
+    return chosen if set(needed) <= covered else None
 
 
 def adopt_with_evidence(producer: provenance.Producer, evidence: list[dict]) -> None:
     previous = provenance.read_stamps(producer.folder)[producer.name]
-    outputs = [ROOT / rel for rel in previous["outputs"]]
+    traced = previous["code from"] == "a trace of the run"
     trace = None
-    if previous["code from"] == "a trace of the run":  # keep what the run executed, rehashed
+    if traced:  # the same run: its inputs, and the units it ran as they are now
         trace = provenance.Trace(
-            ran=[(rel, q) for rel, e in previous["code"].items() for q in [*e["functions"], "<module>"]],
+            ran=[],
             read=set(previous["inputs"]) - {"arguments", provenance.ENVIRONMENT},
             wrote=set(previous.get("artifacts", {})),
             settings=previous.get("settings", {}),
         )
     provenance.write_stamp(
         producer,
-        outputs,
+        [ROOT / rel for rel in previous["outputs"]],
         trace=trace,
+        code=code_units.rehash(code_units.index(ROOT), previous["code"]) if traced else None,
         made_on=previous["made_on"],
         evidence=evidence,
         previous=previous,
     )
-    print(f"    adopted {producer.name} with the evidence of " + ", ".join(w["rerun"] for w in evidence))
+    print(
+        f"    adopted {producer.name} with the evidence of "
+        + ", ".join(w["rerun"] for w in evidence)
+    )
 
 
 def _owned_by_others(producer: provenance.Producer) -> set[str]:
@@ -308,26 +368,26 @@ def main() -> None:
     if not problems:
         print("every figure is current")
     left: list[str] = []
-    for _ in range(3):  # a rerun upstream can stale what reads it: go round until nothing moves
-        now = stale()
-        cheap = [p for p in provenance.PRODUCERS if p.name in now and p.minutes <= CHEAP_MINUTES]
-        for producer in cheap:  # dependency order
-            if producer.name in stale():
+    for _ in range(5):  # a rerun upstream can stale what reads it: go round until nothing moves
+        acted = False
+        for producer in provenance.PRODUCERS:  # the quick ones first, in dependency order
+            if producer.minutes <= CHEAP_MINUTES and producer.name in stale():
                 regenerate(producer)
+                acted = True
         left = []
         for producer in provenance.PRODUCERS:
-            if producer.name not in stale() or producer.minutes <= CHEAP_MINUTES:
+            if producer.minutes <= CHEAP_MINUTES or producer.name not in stale():
                 continue
             evidence = evidence_for(producer)
             if evidence is not None:
                 adopt_with_evidence(producer, evidence)
+                acted = True
             elif args.cheap_only:
                 left.append(producer.name)
             else:
                 regenerate(producer)
-        if not cheap and not left:
-            break
-        if set(stale()) <= set(left):
+                acted = True
+        if not acted:
             break
     still = provenance.check()
     for p in still:

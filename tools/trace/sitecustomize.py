@@ -24,12 +24,15 @@ if _DIR:
     import uuid
 
     _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    _CODE_DIRS = tuple(os.path.join(_ROOT, d) + os.sep for d in ("atlas", "snippets", "benchmarks", "tools"))
+    _CODE_DIRS = tuple(
+        os.path.join(_ROOT, d) + os.sep for d in ("atlas", "snippets", "benchmarks", "tools")
+    )
     _SELF = os.path.abspath(__file__)
     _ran: set = set()
     _known: dict = {}  # file name -> its path relative to the root, or None (not project code)
     _opened: dict = {}  # relative path -> True if ever opened for writing
     _settings: list = []
+    _listed: set = set()  # folders of the published figures whose listing the run read
 
     def _relative(filename):
         path = os.path.abspath(filename)
@@ -47,10 +50,7 @@ if _DIR:
             _ran.add((rel, code.co_qualname))
         return None  # never trace lines
 
-    def _audit(event, args):
-        if event != "open":
-            return
-        path, mode, flags = args
+    def _note(path, writes):
         if not isinstance(path, (str, bytes, os.PathLike)):
             return  # an open file descriptor
         path = os.path.abspath(os.fsdecode(path))
@@ -59,11 +59,22 @@ if _DIR:
         rel = os.path.relpath(path, _ROOT)
         if rel.endswith((".py", ".pyc")) or rel.startswith((".venv", ".git" + os.sep)):
             return
-        if mode is None:  # os.open: flags
-            writes = bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-        else:
-            writes = any(c in mode for c in "wax+")
         _opened[rel] = _opened.get(rel, False) or writes
+
+    def _audit(event, args):
+        if event == "open":
+            path, mode, flags = args
+            if mode is None:  # os.open: flags
+                writes = bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+            else:
+                writes = any(c in mode for c in "wax+")
+            _note(path, writes)
+        elif event == "os.rename":  # os.rename and os.replace: the target is written
+            _note(args[1], True)
+        elif event in ("os.listdir", "os.scandir") and args and args[0] is not None:
+            path = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else None
+            if path and "docs" + os.sep + "generated" in os.path.abspath(path):
+                _listed.add(os.path.relpath(os.path.abspath(path), _ROOT))
 
     def _record_parse(parse):
         def parse_args(self, *a, **k):
@@ -72,7 +83,9 @@ if _DIR:
                 {
                     "prog": self.prog,
                     "args": {
-                        key: value if isinstance(value, (int, float, bool, type(None))) else str(value)
+                        key: value
+                        if isinstance(value, (int, float, bool, type(None)))
+                        else str(value)
                         for key, value in sorted(vars(namespace).items())
                     },
                 }
@@ -88,6 +101,7 @@ if _DIR:
             "threads": os.environ.get("OMP_NUM_THREADS"),
             "ran": sorted(_ran),
             "opened": sorted(_opened.items()),
+            "listed": sorted(_listed),
             "settings": _settings,
         }
         path = os.path.join(_DIR, f"{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
