@@ -130,11 +130,11 @@ def parse(
             if not given[flag].strip():
                 p.error(f"{flag} is empty: give a folder")
             folder = Path(folder).expanduser().absolute()
-            problem = _protected_problem(folder, getattr(args, "model", None))
-            if problem:
-                p.error(f"{flag} {folder}: {problem}")
         else:
             folder = run_folder(folder)
+        problem = _protected_problem(folder, getattr(args, "model", None), given=flag in given)
+        if problem:
+            p.error(f"{flag} {folder}: {problem}")
         setattr(args, dest, folder)
         problem = writable_problem(folder)
         if problem:
@@ -158,19 +158,22 @@ def _given(argv: list[str]) -> dict[str, str]:
     return out
 
 
-def _protected_problem(folder: Path, model: str | None) -> str | None:
-    """Why a run may not write into `folder` (None if it may)."""
-    if not publishing():
+def _protected_problem(folder: Path, model: str | None, given: bool = True) -> str | None:
+    """Why a run may not write into `folder` (None if it may): a folder given on the command line
+    may not lie in the published figures or the shipped model (unless publishing), and no folder
+    may hold, or lie in, the model the run loads. Links are followed."""
+    folder = folder.resolve()
+    if given and not publishing():
         if _inside(folder, GENERATED_DIR.resolve()):
             return (
                 "that is the site's published figures, which only tools/update_generated.py "
                 "writes: give a folder of your own (the default is runs/)"
             )
-        if _inside(folder.resolve(), BASE_MODEL_DIR.resolve()):
+        if _inside(folder, BASE_MODEL_DIR.resolve()):
             return "that is the shipped base model: give a folder of your own"
     if model and models.looks_local(model) and Path(model).expanduser().is_dir():
         loaded = Path(model).expanduser().resolve()
-        if _inside(folder.resolve(), loaded) or _inside(loaded, folder.resolve()):
+        if _inside(folder, loaded) or _inside(loaded, folder):
             return f"that would write over the model the run loads ({loaded}): give another folder"
     return None
 
@@ -190,7 +193,11 @@ def _bounds(args: argparse.Namespace) -> list[tuple[str, int, str]]:
         positions = config.get("max_position_embeddings")
         if positions:
             out.append(
-                ("virtual_tokens", positions // 2, f"half the {positions} positions the model knows")
+                (
+                    "virtual_tokens",
+                    positions // 2,
+                    f"half the {positions} positions the model knows",
+                )
             )
     return out
 

@@ -55,7 +55,9 @@ def gguf_dir() -> Path:
 # SmolLM2's ChatML template, as its GGUF file holds it, and the same template with TRL's
 # `{% generation %}` markers around each assistant reply (and its <|im_end|>): it renders the same
 # text, and lets SFTTrainer's assistant_only_loss find the replies, as on the chat SFT page.
-CHATML_TURN = "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+CHATML_TURN = (
+    "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+)
 CHATML_TURN_MARKED = (
     "{% if message['role'] == 'assistant' %}{{ '<|im_start|>assistant\n' }}{% generation %}"
     "{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
@@ -95,6 +97,7 @@ def smollm2() -> str:
     # Written into a folder of this process's own, then renamed into place: two first runs at once
     # do not write into one folder, and a stopped run leaves no half-written copy behind.
     tokenizer.chat_template = with_generation_markers(tokenizer.chat_template)
+    cache_dir().mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=cache_dir()))
     try:
         plain.save_pretrained(partial)

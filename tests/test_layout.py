@@ -2,8 +2,9 @@
 knows the site's machinery; a snippet a reader copies never imports the site's machinery.
 
     toy world        atlas.world, atlas.tokenizer, atlas.data
-    harness          what the snippets train, evaluate and report with (atlas.cli, training,
-                     evaluation, models, real_model, chat, english, jobs, stages, tables, plots, ...)
+    harness          what the snippets train, evaluate and report with (atlas.cli,
+                     training, evaluation, models, real_model, chat, english, jobs, stages,
+                     tables, plots, ...)
     site machinery   atlas.provenance, atlas.code_units (stamps), atlas.summaries (the pages'
                      summaries of benchmarks), atlas.playground (the playground's export)
 

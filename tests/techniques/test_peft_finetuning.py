@@ -10,8 +10,8 @@ staleness tests/test_generated.py checks."""
 from __future__ import annotations
 
 import ast
-import sys
 import json
+import sys
 
 import pytest
 from safetensors.torch import load_file
@@ -162,7 +162,10 @@ def _snippet_rows(snippet: str, tmp_path) -> list[dict]:
         exec(compile(arguments, snippet, "exec"), namespace)
     finally:
         sys.argv = argv
-    exec(compile("from atlas import data, world\nimport random\n" + section, snippet, "exec"), namespace)
+    exec(
+        compile("from atlas import data, world\nimport random\n" + section, snippet, "exec"),
+        namespace,
+    )
     return list(namespace["rows"])
 
 
