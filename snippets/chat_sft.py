@@ -20,6 +20,7 @@ Each pitfall of the pitfalls page is one argument away from this run:
 # ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --max-steps 2 --eval-words 2 --eos pad-masked --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --max-steps 2 --eval-words 2 --packing wrapped --template none --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 import random

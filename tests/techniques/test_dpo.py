@@ -9,6 +9,7 @@ tests/test_generated.py checks both for staleness)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -95,13 +96,28 @@ def test_sft_on_the_chosen_answers_keeps_exact_match_better_than_dpo(dpo):
 
 
 def test_without_an_instruction_tuned_model_it_says_how_to_make_one(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "snippets" / "dpo.py"), "--results-dir", str(tmp_path / "r")],
-        cwd=tmp_path,  # no models/instruction-tuned here
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """The default model is the repository's models/instruction-tuned, wherever the run starts:
+    set aside for the test where an earlier run made it."""
+    made = ROOT / "models" / "instruction-tuned"
+    aside = ROOT / "models" / f".instruction-tuned.aside-{os.getpid()}"
+    if made.exists():
+        made.rename(aside)
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "snippets" / "dpo.py"),
+                "--results-dir",
+                str(tmp_path / "r"),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        if aside.exists():
+            aside.rename(made)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("dpo.py: error:") and "snippets/instruction_tuning.py" in line, line
