@@ -79,6 +79,24 @@ def made_on_all(*folders: str) -> str:
     return " and ".join(found)
 
 
+def constant_baseline(cluster: str, n_words: int = 40) -> float:
+    """What always giving each task of `cluster` its most frequent answer scores, as exact match, on
+    the harness's evaluation words (`world.words("eval", n_words)`, the words every accuracy on the
+    site is measured on): the trivial baseline beside a held-out cluster's accuracy."""
+    from collections import Counter
+
+    from atlas import world
+
+    words = world.words("eval", n_words)
+    tasks = [name for name, task in world.TASKS.items() if task.cluster == cluster]
+    if not tasks:
+        raise KeyError(f"no task in cluster {cluster!r}; clusters: {list(world.CLUSTERS)}")
+    shares = [
+        Counter(world.answer(t, w) for w in words).most_common(1)[0][1] / len(words) for t in tasks
+    ]
+    return sum(shares) / len(shares)
+
+
 def stamps() -> dict[str, list[str]]:
     """The producers of the published figures, grouped by what stands behind their stamps: a
     traced run, a traced run's code adopted with evidence, a static closure (figures older than
@@ -194,6 +212,7 @@ def define_env(env):
     env.macro(made_on_all)
     env.macro(constant)
     env.macro(stamps)
+    env.macro(constant_baseline)
     env.macro(ci_arg)
     env.macro(base_config)
     for f in (pct, points, num, minutes, millions, mean_of):

@@ -157,6 +157,17 @@ def test_transfer_to_the_unseen_cluster_grows_with_size(sizes):
     )
 
 
+def test_every_size_stays_below_a_constant_answer(sizes):
+    """The front page's and #sizes' sentence: at every size the held-out (count) cluster's score is
+    below what always giving each counting task its most frequent answer scores on the same
+    words."""
+    macros = load_script("tools/macros.py")
+    baseline = macros.constant_baseline(world.HELD_OUT_CLUSTER)
+    assert 0.3 < baseline < 0.7  # digits: a handful of answers, one of them common
+    assert all(mean(s["instructions"], "held_out_cluster") < baseline for s in sizes)
+    assert macros.constant_baseline("order") < 0.05  # a word's own reversal: almost never shared
+
+
 def test_without_instructions_nothing_transfers_at_any_size(sizes):
     for s in sizes:
         assert mean(s["none"], "held_out_cluster") <= C["no_template_at_most"], s["parameters"]
