@@ -641,6 +641,11 @@ def write_stamp(
     if note:  # no run and no evidence: a run made on a machine no developer has, or older figures
         stamp["note"] = note
         stamp["made_at"] = {**stamp["made_at"], "stamped without a run": True}
+    return save_stamp(producer, stamp, root)
+
+
+def save_stamp(producer: Producer, stamp: dict, root: Path = ROOT) -> dict:
+    """Write `stamp` as `producer`'s in its folder's provenance.json (the others kept, sorted)."""
     stamps = read_stamps(producer.folder, root)
     stamps[producer.name] = stamp
     path = stamp_path(producer.folder, root)

@@ -110,7 +110,7 @@ def regenerate(producer: provenance.Producer) -> dict:
         stamp["made_at"]["reproduced the figures it replaced"] = same
         if same and "code" in previous:
             stamp["figures also made by"] = also_made_by(previous, stamp["code"])
-        _rewrite(producer, stamp)
+        provenance.save_stamp(producer, stamp)
         print(f"    {'reproduced' if same else 'changed'} the figures it replaced")
     print(f"    stamped {len(outputs)} outputs in {time.time() - start:.0f} s", flush=True)
     return stamp
@@ -151,14 +151,6 @@ def also_made_by(previous: dict, code: dict) -> dict[str, list[str]]:
 
 def _figures(outputs: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in outputs.items() if not k.endswith(TIMING_SUFFIXES)}
-
-
-def _rewrite(producer: provenance.Producer, stamp: dict) -> None:
-    stamps = provenance.read_stamps(producer.folder)
-    stamps[producer.name] = stamp
-    provenance.stamp_path(producer.folder).write_text(
-        json.dumps(dict(sorted(stamps.items())), indent=1) + "\n"
-    )
 
 
 def evidence_for(
