@@ -18,8 +18,8 @@ or benchmark run with fixed arguments) that writes into it. A stamp records:
 - `made_on`: the CPU, its vector extensions, torch and Python versions, the commit and the date.
 
 A figure is stale when a unit its run executed now hashes differently (a function moved to another
-module or renamed keeps its hash; code the run never executed does not count), an input changed, or
-an output was edited. The machine is recorded, not hashed: figures made on another CPU are not
+module keeps its hash; code the run never executed does not count), an input changed, or an output
+was edited. The machine is recorded, not hashed: figures made on another CPU are not
 stale, only different in their last float bits.
 
     problems = check()          # [] when every figure is current
@@ -457,11 +457,11 @@ class Trace:
             for folder in listed
             if folder not in written_folders and input_key(folder + "/x") is not None
         }
+        main = main or {}
+        parsed = main.get("settings") or [{}]  # the run's first parse is its own arguments
         settings = {
-            "arguments as parsed": (main or {}).get("settings", [{}])[0].get("args", {})
-            if (main or {}).get("settings")
-            else {},
-            "OMP_NUM_THREADS": (main or {}).get("threads"),
+            "arguments as parsed": parsed[0].get("args", {}),
+            "OMP_NUM_THREADS": main.get("threads"),
             "python processes": processes,
         }
         return cls(sorted(ran), read, wrote, settings)

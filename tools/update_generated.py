@@ -174,13 +174,10 @@ def evidence_for(
     before = _own_versions(stamp["code"])
     needed: dict[str, tuple[str, str]] = {}  # unit -> (its own text it ran, its own text now)
     for (rel, qualname), now in functions.items():
-        recorded = next(  # where the stamp has it (a moved unit has its old place there)
-            (k for k in before if k == f"{rel}::{qualname}"),
-            None,
-        )
-        if recorded is None:
+        unit = f"{rel}::{qualname}"
+        if unit not in before:  # changed where the stamp does not have it: moved and edited
             return None
-        needed[f"{rel}::{qualname}"] = (before[recorded], now)
+        needed[unit] = (before[unit], now)
     for rel in files:
         needed[f"{rel} (module level)"] = (
             before[f"{rel} (module level)"],
