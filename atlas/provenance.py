@@ -260,6 +260,21 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=25,
     ),
     Producer(
+        "learning_forgetting",
+        "learning_forgetting",
+        ("benchmarks/learning_forgetting.py",),
+        runs=("snippets/single_task_finetuning.py", "snippets/instruction_tuning.py"),
+        reads=("peft_sweep/summary.json",),
+        minutes=20,
+    ),
+    Producer(
+        "dpo_grid",
+        "dpo_grid",
+        ("benchmarks/dpo_grid.py",),
+        runs=("snippets/instruction_tuning.py", "snippets/dpo.py"),
+        minutes=45,
+    ),
+    Producer(
         "benchmark",
         "benchmark",
         ("benchmarks/run.py",),

@@ -12,8 +12,12 @@ DPO starts from an instruction-tuned model: `python snippets/instruction_tuning.
     python snippets/dpo.py                         # DPO, beta 0.1
     python snippets/dpo.py --beta 0.01             # a loose anchor to the reference
     python snippets/dpo.py --method sft            # the baseline: SFT on the chosen answers
+    python snippets/dpo.py --method ipo            # IPO: a squared loss that keeps a margin
+    python snippets/dpo.py --method rpo            # DPO plus SFT on the chosen answers
 """
 # ci-args: --model models/toy-base --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model models/toy-base --method ipo --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model models/toy-base --method rpo --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model models/toy-base --method sft --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
@@ -29,9 +33,16 @@ parser.add_argument(
 )
 parser.add_argument(
     "--method",
-    choices=["dpo", "sft"],
+    choices=["dpo", "ipo", "rpo", "sft"],
     default="dpo",
-    help="DPO on the pairs, or SFT on their chosen answers only",
+    help="DPO on the pairs; IPO (its squared loss); RPO (DPO plus an SFT term on the chosen "
+    "answers); or SFT on the chosen answers only",
+)
+parser.add_argument(
+    "--sft-weight",
+    type=cli.positive,
+    default=1.0,
+    help="RPO's weight of the SFT term (TRL's loss_weights; rpo_alpha in older TRL)",
 )
 parser.add_argument(
     "--beta", type=cli.positive, default=0.1, help="DPO's anchor to the reference model"
@@ -91,13 +102,23 @@ print(f"{len(pairs)} pairs (and {len(held_out_pairs)} held out), for example {pa
 # --8<-- [start:train]
 before = jobs.measure(model, tokenizer, "flan", n_words=args.eval_words)
 
-if args.method == "dpo":
+# TRL's loss types: "sigmoid" is DPO's loss; "ipo" IPO's, where beta is the regulariser tau;
+# "sft" adds the chosen answers' negative log-likelihood, weighted (RPO).
+LOSSES = {
+    "dpo": (["sigmoid"], None),
+    "ipo": (["ipo"], None),
+    "rpo": (["sigmoid", "sft"], [1.0, args.sft_weight]),
+}
+if args.method != "sft":
+    loss_type, loss_weights = LOSSES[args.method]
     trainer = DPOTrainer(
         model=model,
         ref_model=reference,
         args=DPOConfig(
             **cpu_settings(args.output_dir, args.max_steps, args.learning_rate, args.seed),
             beta=args.beta,
+            loss_type=loss_type,
+            loss_weights=loss_weights,
             max_length=128,
         ),
         train_dataset=Dataset.from_list(pairs),  # prompt / chosen / rejected
@@ -143,10 +164,18 @@ figures = {
 print(json.dumps(figures, indent=1))
 # --8<-- [end:evaluate]
 
-NAME = args.method if args.method == "sft" else f"dpo_beta{args.beta:g}"
+NAME = args.method if args.method == "sft" else f"{args.method}_beta{args.beta:g}"
 results = args.results_dir
 results.mkdir(parents=True, exist_ok=True)
 after.save(results, NAME)  # the harness's tables (the comparison page reads them)
 (results / f"{NAME}_figures.json").write_text(json.dumps(figures, indent=1) + "\n")
 (results / f"{NAME}_pairs.json").write_text(json.dumps(pairs[:4], indent=1) + "\n")
+# The training curve: loss per step and, for the preference losses, TRL's reward accuracy (the share
+# of the batch's pairs whose implicit reward ranks the chosen answer first) and reward margin.
+curve = [
+    {k: log[k] for k in ("step", "loss", "rewards/accuracies", "rewards/margins") if k in log}
+    for log in trainer.state.log_history
+    if "loss" in log
+]
+(results / f"{NAME}_curve.json").write_text(json.dumps(curve, indent=1) + "\n")
 write_stats(results, NAME, stats, method=args.method, beta=args.beta, pairs=len(pairs))

@@ -63,6 +63,7 @@ parser.add_argument(
 parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=300, help="training steps of 32 rows"
 )
+parser.add_argument("--learning-rate", type=cli.positive, default=2e-3, help="peak learning rate")
 parser.add_argument(
     "--seed", type=cli.seed, default=0, help="training words, template draws, data order"
 )
@@ -144,7 +145,7 @@ trainer = SFTTrainer(
     args=sft_config(
         args.output_dir,
         max_steps=args.max_steps,
-        learning_rate=2e-3,
+        learning_rate=args.learning_rate,
         seed=args.seed,
         completion_only_loss=args.loss == "completion",
     ),

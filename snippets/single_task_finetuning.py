@@ -28,6 +28,7 @@ parser.add_argument(
 parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=150, help="training steps of 32 rows"
 )
+parser.add_argument("--learning-rate", type=cli.positive, default=1e-3, help="peak learning rate")
 parser.add_argument(
     "--seed", type=cli.seed, default=0, help="training words, data order and new weights"
 )
@@ -87,7 +88,9 @@ model = AutoModelForCausalLM.from_pretrained(MODEL)
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 trainer = SFTTrainer(
     model=model,
-    args=sft_config(args.output_dir, max_steps=args.max_steps, learning_rate=1e-3, seed=args.seed),
+    args=sft_config(
+        args.output_dir, max_steps=args.max_steps, learning_rate=args.learning_rate, seed=args.seed
+    ),
     train_dataset=rows,
     processing_class=tokenizer,
 )

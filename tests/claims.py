@@ -105,7 +105,10 @@ PEFT_FINETUNING = {
     "rank_learns_points": 0.15,  # spell job: the highest rank learns this much more than the lowest
     "rank_keeps_points": 0.15,  # ... and the lowest keeps this much more few-shot
     "highest_rank_like_full_points": 0.05,  # ... the highest within this of full fine-tuning's
-    "lora_keeps_few_shot_points": 0.10,  # spell job: LoRA r=8 keeps this much more few-shot
+    # benchmarks/learning_forgetting.py: full fine-tuning over rates, forgetting at equal learning
+    "full_keeps_more_at_equal_learning_points": 0.10,  # spell job: every adapter keeps this less
+    "flan_same_curve_points": 0.03,  # flan job: every LoRA rank within this of full's curve
+    "lower_rate_keeps_points": 0.25,  # spell job: full at the next lower rate keeps this more
     "flan_lora_below_full_points": 0.015,  # flan job: every rank learns this much less than full
     "flan_lora_keeps_points": 0.02,  # ... and keeps this much more few-shot
     "ia3_spell_at_least": 0.85,  # spell job: IA³ learns the task to this
@@ -227,6 +230,11 @@ DPO = {
     "sft_ranks_within_points": 0.05,  # it ranks held-out pairs about as well as DPO (middle beta)
     "largest_beta_cost_points": 0.03,  # even the largest beta loses this much exact match
     "sibling_share_at_most": 0.25,  # of the start model's wrong answers, sibling-task answers
+    # benchmarks/dpo_grid.py (docs/techniques/dpo.md#grid), means of three seeds
+    "lowest_rate_within_points": 0.03,  # each DPO beta at the lowest rate stays near the start
+    "highest_rate_cost_points": 0.25,  # ... and at the highest rate loses at least this much
+    "no_row_gains_points": 0.03,  # no row at its best rate ends above the start by more than this
+    "prefers_chosen_climbs_points": 0.30,  # DPO beta 0.1: highest rate over lowest
 }
 
 # docs/playground.md, tests/test_playground.py

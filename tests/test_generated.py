@@ -246,11 +246,20 @@ def test_a_comment_or_a_docstring_does_not_make_figures_stale(copy):
 def test_a_code_change_in_a_snippet_makes_its_figures_stale(copy):
     snippet = copy / "snippets" / "single_task_finetuning.py"
     text = snippet.read_text()
-    assert "learning_rate=1e-3" in text
-    snippet.write_text(text.replace("learning_rate=1e-3", "learning_rate=2e-3", 1))
-    # the figures of both its variants (the hybrid is --inputs instruction); the benchmarks whose
-    # figures predate traced stamps hold it in their static closure (they run it)
-    assert _stale(copy) == {"single_task_finetuning", "hybrid_finetuning"} | STATIC_RUNNING_IT
+    assert "default=1e-3" in text
+    snippet.write_text(text.replace("default=1e-3", "default=2e-3", 1))
+    # the figures of both its variants (the hybrid is --inputs instruction), the traced benchmark
+    # that runs it, and the benchmarks whose figures predate traced stamps hold it in their static
+    # closure (they run it)
+    assert (
+        _stale(copy)
+        == {
+            "single_task_finetuning",
+            "hybrid_finetuning",
+            "learning_forgetting",
+        }
+        | STATIC_RUNNING_IT
+    )
     message = "\n".join(str(p) for p in provenance.check(copy))
     assert (
         "module-level code of snippets/single_task_finetuning.py changed" in message
@@ -311,7 +320,15 @@ def test_editing_a_function_stales_only_the_producers_that_ran_it(copy):
     edited = body.replace('f"{percent(v)} %"', 'f"{percent(v)}%"', 1)
     assert edited != body
     evaluation.write_text(text.replace(body, edited))
-    assert _stale(copy) == {"single_task_finetuning", "hybrid_finetuning"} | STATIC_RUNNING_IT
+    assert (
+        _stale(copy)
+        == {
+            "single_task_finetuning",
+            "hybrid_finetuning",
+            "learning_forgetting",
+        }
+        | STATIC_RUNNING_IT
+    )
 
 
 def test_editing_a_function_no_run_executed_stales_nothing(copy):
@@ -527,3 +544,13 @@ def test_a_producer_does_not_claim_files_another_producer_stamped():
             os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert str(own.relative_to(ROOT)) in written
     assert str(other.relative_to(ROOT)) not in written
+
+
+def test_a_rerun_reproduced_its_figures_when_every_old_one_came_back_byte_for_byte():
+    update = load_script("tools/update_generated.py")
+    before = {"d/x.json": "a", "d/x.md": "b", "d/x_timing.json": "t"}
+    assert update.reproduced(before, dict(before))
+    assert update.reproduced(before, {**before, "d/x_timing.json": "u"})  # wall clock aside
+    assert update.reproduced(before, {**before, "d/x_curve.json": "c"})  # a new output
+    assert not update.reproduced(before, {**before, "d/x.md": "changed"})
+    assert not update.reproduced(before, {"d/x.json": "a", "d/x_timing.json": "t"})  # one missing

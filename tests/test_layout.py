@@ -6,7 +6,8 @@ knows the site's machinery; a snippet a reader copies never imports the site's m
                      training, evaluation, models, real_model, chat, english, jobs, stages,
                      tables, plots, ...)
     site machinery   atlas.provenance, atlas.code_units (stamps), atlas.summaries (the pages'
-                     summaries of benchmarks), atlas.playground (the playground's export)
+                     summaries of benchmarks), atlas.protocol (how benchmarks compare methods),
+                     atlas.playground (the playground's export)
 
 The modules still share one package; this test is the contract that keeps the layers apart.
 """
@@ -20,7 +21,7 @@ import pytest
 from conftest import ROOT
 
 TOY_WORLD = {"world", "tokenizer", "data"}
-SITE_MACHINERY = {"provenance", "code_units", "summaries", "playground"}
+SITE_MACHINERY = {"provenance", "code_units", "summaries", "protocol", "playground"}
 ATLAS = {p.stem for p in (ROOT / "atlas").glob("*.py")} - {"__init__"}
 
 

@@ -106,7 +106,7 @@ def regenerate(producer: provenance.Producer) -> dict:
         print(f"    removed {rel}: this run no longer writes it")
     stamp = provenance.write_stamp(producer, outputs, trace=trace)
     if previous is not None and provenance.same_kind(previous["made_on"], stamp["made_on"]):
-        same = _figures(previous["outputs"]) == _figures(stamp["outputs"])
+        same = reproduced(previous["outputs"], stamp["outputs"])
         stamp["made_at"]["reproduced the figures it replaced"] = same
         if same and "code" in previous:
             stamp["figures also made by"] = also_made_by(previous, stamp["code"])
@@ -147,6 +147,14 @@ def also_made_by(previous: dict, code: dict) -> dict[str, list[str]]:
         for unit, versions in sorted(out.items())
         if unit in now and versions - {now[unit]}
     }
+
+
+def reproduced(before: dict[str, str], now: dict[str, str]) -> bool:
+    """Whether a rerun wrote every figure the run before it wrote, byte for byte (timing files
+    aside). A file written for the first time replaces nothing: a new output leaves the old
+    figures, and what read them, as they were."""
+    written = _figures(now)
+    return all(written.get(rel) == digest for rel, digest in _figures(before).items())
 
 
 def _figures(outputs: dict[str, str]) -> dict[str, str]:

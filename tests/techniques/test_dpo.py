@@ -17,7 +17,7 @@ import sys
 import pytest
 from figures import seed_mean as mean
 
-from atlas import GENERATED_DIR, ROOT, world
+from atlas import GENERATED_DIR, ROOT, protocol, world
 from claims import DPO as CLAIMS
 
 
@@ -121,3 +121,62 @@ def test_without_an_instruction_tuned_model_it_says_how_to_make_one(tmp_path):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("dpo.py: error:") and "snippets/instruction_tuning.py" in line, line
+
+
+@pytest.fixture(scope="module")
+def grid() -> dict:
+    return json.loads((GENERATED_DIR / "dpo_grid" / "summary.json").read_text())
+
+
+def test_the_grid_holds_every_loss_at_four_rates_on_three_seeds():
+    runs = json.loads((GENERATED_DIR / "dpo_grid" / "runs.json").read_text())
+    betas = [row for row in runs if row.startswith("DPO, beta")]
+    assert len(betas) >= 3
+    assert any(row.startswith("IPO") for row in runs) and any(row.startswith("RPO") for row in runs)
+    assert "SFT on the chosen answers" in runs
+    for row, by_rate in runs.items():
+        assert len(by_rate) >= protocol.GRID_WIDTH, row
+        assert all(len(by_seed) >= len(protocol.SEEDS) for by_seed in by_rate.values()), row
+
+
+def test_the_page_names_the_absolute_measure():
+    page = (ROOT / "docs" / "techniques" / "dpo.md").read_text()
+    assert "prefers_chosen" in page and "docs/generated/dpo_grid/prefers_chosen.md" in page
+
+
+def test_the_step_size_decides_most_of_dpo_s_cost(grid):
+    start = grid["start"]["seen_instruction"]
+    rates = list(grid["rows"]["DPO, beta 0.1"])
+    for row in (r for r in grid["rows"] if r.startswith("DPO")):
+        low = grid["rows"][row][rates[0]]["seen_instruction"]["mean"]
+        high = grid["rows"][row][rates[-1]]["seen_instruction"]["mean"]
+        assert low >= start - CLAIMS["lowest_rate_within_points"], row
+        assert high <= start - CLAIMS["highest_rate_cost_points"], row
+
+
+def test_at_the_page_rate_a_larger_beta_costs_less(grid):
+    rates = list(grid["rows"]["DPO, beta 0.1"])
+    page = rates[2]
+    assert float(page) == 2e-4  # the snippet's default rate
+    seen = {
+        row: grid["rows"][row][page]["seen_instruction"]
+        for row in ("DPO, beta 0.5", "DPO, beta 0.1")
+    }
+    loose, tight = seen["DPO, beta 0.1"], seen["DPO, beta 0.5"]
+    assert tight["min"] > loose["max"]  # the ranges do not overlap: a measured difference
+
+
+def test_no_row_raises_exact_match_at_its_best_rate(grid):
+    start = grid["start"]["seen_instruction"]
+    for row, rate in grid["best"].items():
+        best = grid["rows"][row][str(rate)]["seen_instruction"]["mean"]
+        assert best <= start + CLAIMS["no_row_gains_points"], row
+
+
+def test_prefers_chosen_climbs_with_the_rate(grid):
+    row = grid["rows"]["DPO, beta 0.1"]
+    rates = list(row)
+    assert (
+        row[rates[-1]]["prefers_chosen"]["mean"]
+        >= row[rates[0]]["prefers_chosen"]["mean"] + CLAIMS["prefers_chosen_climbs_points"]
+    )
