@@ -109,6 +109,7 @@ PEFT_FINETUNING = {
     "full_keeps_more_at_equal_learning_points": 0.10,  # spell job: every adapter keeps this less
     "flan_same_curve_points": 0.03,  # flan job: every LoRA rank within this of full's curve
     "lower_rate_keeps_points": 0.25,  # spell job: full at the next lower rate keeps this more
+    "page_rate_lora_keeps_points": 0.10,  # spell job, full at its page's rate: LoRA r=8 keeps more
     "flan_lora_below_full_points": 0.015,  # flan job: every rank learns this much less than full
     "flan_lora_keeps_points": 0.02,  # ... and keeps this much more few-shot
     "ia3_spell_at_least": 0.85,  # spell job: IA³ learns the task to this
@@ -235,6 +236,8 @@ DPO = {
     "highest_rate_cost_points": 0.25,  # ... and at the highest rate loses at least this much
     "no_row_gains_points": 0.03,  # no row at its best rate ends above the start by more than this
     "prefers_chosen_climbs_points": 0.30,  # DPO beta 0.1: highest rate over lowest
+    "sft_term_protects_points": 0.25,  # at the highest rate, RPO keeps this much more than DPO
+    "reward_accuracy_after_ten_steps": 0.70,  # DPO beta 0.1, seed 0: mean from step 10, every rate
 }
 
 # docs/playground.md, tests/test_playground.py

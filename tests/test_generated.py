@@ -248,18 +248,7 @@ def test_a_code_change_in_a_snippet_makes_its_figures_stale(copy):
     text = snippet.read_text()
     assert "default=1e-3" in text
     snippet.write_text(text.replace("default=1e-3", "default=2e-3", 1))
-    # the figures of both its variants (the hybrid is --inputs instruction), the traced benchmark
-    # that runs it, and the benchmarks whose figures predate traced stamps hold it in their static
-    # closure (they run it)
-    assert (
-        _stale(copy)
-        == {
-            "single_task_finetuning",
-            "hybrid_finetuning",
-            "learning_forgetting",
-        }
-        | STATIC_RUNNING_IT
-    )
+    assert _stale(copy) == RUNNING_SINGLE_TASK
     message = "\n".join(str(p) for p in provenance.check(copy))
     assert (
         "module-level code of snippets/single_task_finetuning.py changed" in message
@@ -270,6 +259,13 @@ def test_a_code_change_in_a_snippet_makes_its_figures_stale(copy):
 # The producers whose stamps hold a static closure (figures older than traced stamps) that reaches
 # snippets/single_task_finetuning.py: they run it in subprocesses.
 STATIC_RUNNING_IT = {"seeds", "peft_sweep", "benchmark"}
+# What single_task_finetuning.py's figures reach: both of its variants (the hybrid is --inputs
+# instruction), the traced benchmark that runs it, and the static closures above.
+RUNNING_SINGLE_TASK = {
+    "single_task_finetuning",
+    "hybrid_finetuning",
+    "learning_forgetting",
+} | STATIC_RUNNING_IT
 
 
 def test_help_texts_and_error_messages_in_cli_stale_nothing(copy):
@@ -320,15 +316,7 @@ def test_editing_a_function_stales_only_the_producers_that_ran_it(copy):
     edited = body.replace('f"{percent(v)} %"', 'f"{percent(v)}%"', 1)
     assert edited != body
     evaluation.write_text(text.replace(body, edited))
-    assert (
-        _stale(copy)
-        == {
-            "single_task_finetuning",
-            "hybrid_finetuning",
-            "learning_forgetting",
-        }
-        | STATIC_RUNNING_IT
-    )
+    assert _stale(copy) == RUNNING_SINGLE_TASK
 
 
 def test_editing_a_function_no_run_executed_stales_nothing(copy):

@@ -153,6 +153,14 @@ def ci_arg(snippet: str, flag: str, variant: int = 0) -> str:
     return args[args.index(flag) + 1]
 
 
+def differs(a: dict, b: dict) -> bool:
+    """Whether two figures' seed ranges ({"min", "max"}, as the summaries hold them) do not overlap:
+    the site's rule for a measured difference (atlas.protocol.differs)."""
+    from atlas.protocol import differs as ranges_differ
+
+    return ranges_differ([a["min"], a["max"]], [b["min"], b["max"]])
+
+
 def pct(value: float, digits: int = 0) -> str:
     """A fraction as a percentage number, without the % sign: 0.781 -> '78'; the tables' own
     rounding (`atlas.tables.percent`: float noise removed, then half to even)."""
@@ -215,5 +223,6 @@ def define_env(env):
     env.macro(constant_baseline)
     env.macro(ci_arg)
     env.macro(base_config)
+    env.macro(differs)
     for f in (pct, points, num, minutes, millions, mean_of):
         env.filter(f)

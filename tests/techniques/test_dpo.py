@@ -163,7 +163,8 @@ def test_at_the_page_rate_a_larger_beta_costs_less(grid):
         for row in ("DPO, beta 0.5", "DPO, beta 0.1")
     }
     loose, tight = seen["DPO, beta 0.1"], seen["DPO, beta 0.5"]
-    assert tight["min"] > loose["max"]  # the ranges do not overlap: a measured difference
+    assert tight["mean"] > loose["mean"]
+    assert protocol.differs([tight["min"], tight["max"]], [loose["min"], loose["max"]])
 
 
 def test_no_row_raises_exact_match_at_its_best_rate(grid):
@@ -180,3 +181,33 @@ def test_prefers_chosen_climbs_with_the_rate(grid):
         row[rates[-1]]["prefers_chosen"]["mean"]
         >= row[rates[0]]["prefers_chosen"]["mean"] + CLAIMS["prefers_chosen_climbs_points"]
     )
+
+
+def test_the_sft_term_protects_and_ipo_falls_like_dpo(grid):
+    rates = list(grid["rows"]["DPO, beta 0.1"])
+    top = {row: cells[rates[-1]]["seen_instruction"] for row, cells in grid["rows"].items()}
+    rpo = next(v for row, v in top.items() if row.startswith("RPO"))
+    ipo = next(v for row, v in top.items() if row.startswith("IPO"))
+    dpo = top["DPO, beta 0.1"]
+    assert rpo["mean"] >= dpo["mean"] + CLAIMS["sft_term_protects_points"]
+    assert protocol.differs([rpo["min"], rpo["max"]], [dpo["min"], dpo["max"]])
+    assert not protocol.differs([ipo["min"], ipo["max"]], [dpo["min"], dpo["max"]])
+
+
+def test_every_preference_row_is_best_at_the_lowest_rate_of_the_grid(grid):
+    """The page says so, and that this is the grid's edge (atlas.protocol.at_edge)."""
+    for row, rate in grid["best"].items():
+        if not row.startswith("SFT"):
+            assert rate == min(grid["rates"]), row
+            assert protocol.at_edge(tuple(grid["rates"]), rate), row
+
+
+def test_reward_accuracy_climbs_at_every_rate_and_the_loss_falls_further_the_higher_the_rate():
+    runs = json.loads((GENERATED_DIR / "dpo_grid" / "runs.json").read_text())["DPO, beta 0.1"]
+    final_losses = []
+    for rate, by_seed in runs.items():
+        curve = by_seed["0"]["curve"]
+        later = [c["rewards/accuracies"] for c in curve if c["step"] >= 10]
+        assert sum(later) / len(later) >= CLAIMS["reward_accuracy_after_ten_steps"], rate
+        final_losses.append(curve[-1]["loss"])
+    assert final_losses == sorted(final_losses, reverse=True)  # rates in grid order, low to high

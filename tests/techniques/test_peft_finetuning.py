@@ -134,6 +134,14 @@ def test_full_fine_tuning_ran_at_four_rates_on_three_seeds_each():
         assert all(len(by_seed) >= len(protocol.SEEDS) for by_seed in runs[job].values()), job
 
 
+def test_at_full_fine_tuning_s_page_rate_lora_keeps_more_few_shot_on_the_single_task(sweep):
+    """The comparison table's reading: the LoRA row keeps more than the full fine-tuning row, whose
+    rate is too high for one task (the next test)."""
+    full = sweep["figures"]["spell"]["full fine-tuning"]["few_shot"]["mean"]
+    kept = lora(sweep, "spell", 8)["few_shot"]["mean"]
+    assert kept >= full + CLAIMS["page_rate_lora_keeps_points"]
+
+
 def test_on_one_task_full_fine_tuning_at_a_lower_rate_learns_as_much_and_keeps_more(plane):
     rates = list(plane["full"]["spell"])
     page = rates.index(str(jobs.JOBS["spell"].full_learning_rate))
