@@ -23,6 +23,7 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "instructions": ("instruction", "input", "output"),
     "chat": ("messages",),
     "preferences": ("prompt", "chosen", "rejected"),
+    "feedback": ("prompt", "completion", "label"),  # unpaired preferences: one answer, good or not
 }
 CHAT_ROLES = ("system", "user", "assistant")
 
@@ -213,6 +214,27 @@ def preferences(
     return rows
 
 
+def feedback(
+    tasks: list[str],
+    n_per_task: int,
+    split: str = "train",
+    seed: int = 0,
+    template_ids=world.SEEN_TEMPLATE_IDS,
+) -> list[dict]:
+    """Prompt, one answer and whether it is good: unpaired preferences, a thumbs up or down. Each
+    row of `preferences` keeps one of its answers, the chosen and the rejected in turn, so no
+    prompt has both."""
+    return [
+        {
+            "prompt": r["prompt"],
+            "completion": r["chosen"] if i % 2 == 0 else r["rejected"],
+            "label": i % 2 == 0,
+            "task": r["task"],
+        }
+        for i, r in enumerate(preferences(tasks, n_per_task, split, seed, template_ids))
+    ]
+
+
 # --- files ----------------------------------------------------------------------------------------
 
 
@@ -277,6 +299,10 @@ def row_problem(row, shape: str) -> str | None:
                 "label names go in id2label"
             )
         return _text_problem(row, ("text",))
+    if shape == "feedback":
+        if not isinstance(row["label"], bool):
+            return f"label must be true (a good answer) or false (a bad one), not {row['label']!r}"
+        return _text_problem(row, ("prompt", "completion"))
     if shape == "chat":
         messages = row["messages"]
         if not isinstance(messages, list) or not messages:

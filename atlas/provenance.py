@@ -179,6 +179,13 @@ PRODUCERS: tuple[Producer, ...] = (
         runs=("snippets/instruction_tuning.py",),
         minutes=1,
     ),
+    Producer(
+        "kto",
+        "kto",
+        ("snippets/kto.py", "--model", "models/instruction-tuned"),
+        runs=("snippets/instruction_tuning.py",),
+        minutes=2,
+    ),
     Producer("prompt_tuning", "prompt_tuning", ("snippets/prompt_tuning.py",), minutes=1),
     Producer("prefix_tuning", "prefix_tuning", ("snippets/prefix_tuning.py",), minutes=1),
     Producer(
@@ -266,6 +273,21 @@ PRODUCERS: tuple[Producer, ...] = (
         runs=("snippets/single_task_finetuning.py", "snippets/instruction_tuning.py"),
         reads=("peft_sweep/summary.json",),
         minutes=20,
+    ),
+    Producer(
+        "soft_prompt_budget",
+        "soft_prompt_budget",
+        ("benchmarks/soft_prompt_budget.py",),
+        runs=("snippets/prompt_tuning.py", "snippets/prefix_tuning.py"),
+        reads=("peft_sweep/sweep.json",),
+        minutes=30,
+    ),
+    Producer(
+        "lora_alpha",
+        "lora_alpha",
+        ("benchmarks/lora_alpha.py",),
+        runs=("snippets/peft_finetuning.py",),
+        minutes=35,
     ),
     Producer(
         "dpo_grid",

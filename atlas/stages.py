@@ -79,12 +79,11 @@ def measure(model, tokenizer, n_words: int = 20):
 # --- preference tuning ----------------------------------------------------------------------------
 
 
-def preference_rows(model, tokenizer, n_per_task: int, split: str = "train", seed: int = 0):
-    """On-policy preference pairs, built as real preference data is: the model answers requests,
-    each answer is judged (here exactly), and every wrong answer becomes a pair: the request as the
-    instruction-tuned model reads it (instruction and newline), the right answer chosen, the
-    model's own answer rejected. The tasks are instruction tuning's (the held-out cluster left
-    out); `seed` draws words the instruction-tuning run did not train on."""
+def answered_requests(model, tokenizer, n_per_task: int, split: str = "train", seed: int = 0):
+    """New requests and the model's answers to them: (prompt, request row, answer) triples. The
+    prompt is the request as the instruction-tuned model reads it (instruction and newline); the
+    tasks are instruction tuning's (the held-out cluster left out); `seed` draws words the
+    instruction-tuning run did not train on."""
     from atlas import data
     from atlas.evaluation import extract_answer, generate
 
@@ -93,10 +92,26 @@ def preference_rows(model, tokenizer, n_per_task: int, split: str = "train", see
     prompts = [r["instruction"] + "\n" for r in requests]
     longest = max(len(tokenizer.encode(r["output"], add_special_tokens=False)) for r in requests)
     answers = [extract_answer(t) for t in generate(model, tokenizer, prompts, longest + 2)]
+    return list(zip(prompts, requests, answers))
+
+
+def preference_rows(model, tokenizer, n_per_task: int, split: str = "train", seed: int = 0):
+    """On-policy preference pairs, built as real preference data is: the model answers requests,
+    each answer is judged (here exactly), and every wrong answer becomes a pair: the right answer
+    chosen, the model's own answer rejected."""
     return [
         {"prompt": p, "chosen": r["output"], "rejected": a, "task": r["task"]}
-        for p, r, a in zip(prompts, requests, answers)
+        for p, r, a in answered_requests(model, tokenizer, n_per_task, split, seed)
         if a != r["output"]
+    ]
+
+
+def feedback_rows(model, tokenizer, n_per_task: int, split: str = "train", seed: int = 0):
+    """On-policy unpaired preferences, as a product collects them: the model answers requests and
+    each answer is labelled good or bad (here judged exactly); nobody writes the right answer."""
+    return [
+        {"prompt": p, "completion": a, "label": a == r["output"], "task": r["task"]}
+        for p, r, a in answered_requests(model, tokenizer, n_per_task, split, seed)
     ]
 
 
@@ -143,6 +158,27 @@ def preference_figures(model, reference, tokenizer, pairs: list[dict]) -> dict[s
         "margin": sum(deltas) / n,
         "prefers_chosen": sum(c > r for c, r in zip(lp_c, lp_r)) / n,
         "chosen_logp_change": sum(c - rc for c, rc in zip(lp_c, ref_c)) / n,
+    }
+
+
+def answer_changes(before, after) -> dict[str, int]:
+    """What training changed on the requests asked by instruction (the trained tasks' clusters),
+    from two results of the same harness: how many, how many were wrong before, and how many
+    wrong answers it fixed and right ones it broke."""
+
+    def asked(result) -> dict:
+        return {
+            (e.task, e.condition, e.word): e.correct
+            for e in result.examples
+            if e.condition.startswith("instruction") and e.cluster != world.HELD_OUT_CLUSTER
+        }
+
+    right_before, right_after = asked(before), asked(after)
+    return {
+        "requests": len(right_before),
+        "wrong_before": sum(not ok for ok in right_before.values()),
+        "fixed": sum(right_after[k] and not ok for k, ok in right_before.items()),
+        "broken": sum(ok and not right_after[k] for k, ok in right_before.items()),
     }
 
 

@@ -1,8 +1,8 @@
-"""Datasets: one example in the seven shapes that exist in the wild.
+"""Datasets: one example in the eight shapes that exist in the wild.
 
 Builds every dataset shape of the toy world as a JSONL file, loads each with
 `datasets.load_dataset("json", ...)`, and writes the page's side-by-side view of the same example
-("reverse this word") in all seven shapes. Needs no model.
+("reverse this word") in all eight shapes. Needs no model.
 
     python snippets/dataset_shapes.py
 """
@@ -44,6 +44,8 @@ same_example = {
         ]
     },
     "preferences": {"prompt": question, "chosen": task.fn(word), "rejected": other.fn(word)},
+    # one answer and a thumbs down: no second answer to compare it with
+    "feedback": {"prompt": question, "completion": other.fn(word), "label": False},
 }
 for shape, record in same_example.items():
     print(f"{shape:>15}: {json.dumps(record)}")
@@ -60,6 +62,7 @@ builders = {
     "instructions": lambda: data.instructions(seen_tasks, 100),
     "chat": lambda: data.chat(seen_tasks, 100),
     "preferences": lambda: data.preferences(seen_tasks, 100),
+    "feedback": lambda: data.feedback(seen_tasks, 100),
 }
 loaded = {}
 for shape, build in builders.items():
@@ -82,11 +85,14 @@ for shape, record in same_example.items():
         f"{', '.join(f'`{c}`' for c in loaded[shape].column_names)}):\n\n"
         f"    ```json\n    {first_row}\n    ```\n"
     )
-(results / "shapes.md").write_text("\n".join(tabs))
-(results / "shapes.json").write_text(
-    json.dumps(
-        {shape: {"rows": ds.num_rows, "columns": ds.column_names} for shape, ds in loaded.items()},
-        indent=1,
+# One set of tabs for the first seven shapes; the unpaired preferences KTO trains on get their own.
+paired = [shape for shape in loaded if shape != "feedback"]
+for name, shapes in (("shapes", paired), ("unpaired", ["feedback"])):
+    (results / f"{name}.md").write_text("\n".join(tabs[list(loaded).index(s)] for s in shapes))
+    (results / f"{name}.json").write_text(
+        json.dumps(
+            {s: {"rows": loaded[s].num_rows, "columns": loaded[s].column_names} for s in shapes},
+            indent=1,
+        )
+        + "\n"
     )
-    + "\n"
-)

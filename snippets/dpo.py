@@ -77,7 +77,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, DPOTrainer, SFTTrainer
 
-from atlas import InputError, jobs, stages, world
+from atlas import InputError, jobs, stages
 from atlas.training import cpu_settings, save, sft_config, train, write_stats
 
 # --8<-- [start:data]
@@ -142,13 +142,6 @@ print({k: v for k, v in stats.items() if k != "losses"})
 tuned = AutoModelForCausalLM.from_pretrained(args.output_dir)
 preference = stages.preference_figures(tuned, reference, tokenizer, held_out_pairs)
 after = jobs.measure(tuned, tokenizer, "flan", n_words=args.eval_words)
-# The requests the model was asked by instruction before and after (the trained tasks' clusters).
-asked = lambda result: {  # noqa: E731
-    (e.task, e.condition, e.word): e.correct
-    for e in result.examples
-    if e.condition.startswith("instruction") and e.cluster != world.HELD_OUT_CLUSTER
-}
-right_before, right_after = asked(before), asked(after)
 mistakes = stages.sibling_answers(before)  # requests answered with a sibling task's answer
 figures = {
     "pairs": len(pairs),
@@ -156,10 +149,8 @@ figures = {
     "before": jobs.summary(before.by_task(), "flan"),
     "after": jobs.summary(after.by_task(), "flan"),
     "sibling_answers_before": len(mistakes),
-    "requests": len(right_before),
-    "wrong_before": sum(not ok for ok in right_before.values()),
-    "fixed": sum(right_after[k] and not ok for k, ok in right_before.items()),
-    "broken": sum(ok and not right_after[k] for k, ok in right_before.items()),
+    # the requests asked by instruction before and after: how many it fixed, how many it broke
+    **stages.answer_changes(before, after),
 }
 print(json.dumps(figures, indent=1))
 # --8<-- [end:evaluate]

@@ -31,7 +31,18 @@ parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help
 parser.add_argument("--method", choices=["lora", "ia3"], default="lora", help="what is trained")
 parser.add_argument("--job", choices=list(jobs.JOBS), default="spell", help="what it is trained on")
 parser.add_argument(
-    "--rank", type=cli.at_least(1), default=None, help="LoRA's rank r, 8 if not given (alpha is 2r)"
+    "--rank", type=cli.at_least(1), default=None, help="LoRA's rank r, 8 if not given"
+)
+parser.add_argument(
+    "--alpha",
+    type=cli.positive,
+    default=None,
+    help="LoRA's alpha: the update B·A is scaled by alpha / r (2r if not given: a scale of 2)",
+)
+parser.add_argument(
+    "--rslora",
+    action="store_true",
+    help="rank-stabilised LoRA: scale the update by alpha / sqrt(r) instead of alpha / r",
 )
 parser.add_argument(
     "--targets",
@@ -61,9 +72,12 @@ parser.add_argument(
     help="where the adapter is saved",
 )
 args = cli.parse(parser)
-if args.method == "ia3" and (args.rank or args.targets):
-    parser.error("--rank and --targets are LoRA's: IA³ learns one scale per channel, no rank")
+if args.method == "ia3" and (args.rank or args.targets or args.alpha or args.rslora):
+    parser.error(
+        "--rank, --alpha, --rslora and --targets are LoRA's: IA³ learns one scale per channel"
+    )
 args.rank, args.targets = args.rank or 8, args.targets or "all-linear"
+args.alpha = args.alpha or 2 * args.rank
 JOB = jobs.get_job(args.job)
 learning_rate = args.learning_rate or LEARNING_RATES[args.method][JOB.name]
 max_steps = args.max_steps or JOB.steps
@@ -91,7 +105,10 @@ if args.method == "lora":
         targets = ATTENTION if set(ATTENTION) <= layer_names else None
     peft_config = LoraConfig(
         r=args.rank,
-        lora_alpha=2 * args.rank,  # the update is scaled by alpha / r: the same at every rank
+        # B starts at zero, so training starts from the base model; B·A is scaled by alpha / r,
+        # so at a fixed ratio (2 here) a larger rank does not mean larger steps.
+        lora_alpha=args.alpha,
+        use_rslora=args.rslora,  # alpha / sqrt(r): larger ranks take larger steps
         lora_dropout=0.0,
         target_modules=targets,
         task_type="CAUSAL_LM",

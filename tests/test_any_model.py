@@ -42,6 +42,7 @@ RUNS = {
     "prefix_tuning": "--max-steps 2 --eval-words 1",
     "continued_pretraining": "--max-steps 2 --eval-words 1",
     "dpo": "--max-steps 2 --eval-words 1 --requests 10",
+    "kto": "--max-steps 2 --eval-words 1 --requests 10",
 }
 
 

@@ -4,6 +4,7 @@ world, written as JSONL, loaded with `datasets`, and checked by column and type.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -20,6 +21,7 @@ from atlas import data
         ("instructions", lambda: data.instructions(["reverse", "sort"], 5)),
         ("chat", lambda: data.chat(["reverse"], 5)),
         ("preferences", lambda: data.preferences(["reverse", "sort"], 5)),
+        ("feedback", lambda: data.feedback(["reverse", "sort"], 5)),
     ],
 )
 def test_every_shape_loads_with_datasets(shape, rows, tmp_path):
@@ -40,4 +42,21 @@ def test_wrong_columns_get_one_clear_error(tmp_path):
 def test_dataset_shapes_page_shows_every_shape(run_snippet):
     run = run_snippet("dataset_shapes")
     shapes = json.loads((run.results() / "shapes.json").read_text())
-    assert list(shapes) == list(data.SHAPES)
+    unpaired = json.loads((run.results() / "unpaired.json").read_text())
+    assert [*shapes, *unpaired] == list(data.SHAPES)
+
+
+def test_unpaired_feedback_has_one_answer_per_prompt_good_and_bad(tmp_path):
+    """The unpaired preference shape KTO trains on: no prompt holds two answers, and a label says
+    whether its one answer is right."""
+    from atlas import world
+
+    rows = data.feedback(["reverse", "sort"], 10)
+    assert len({r["prompt"] for r in rows}) == len(rows)
+    assert {r["label"] for r in rows} == {True, False}
+    for r in rows:  # right (for a word of the request) exactly when labelled good
+        words = re.findall(r"[a-z]+", r["prompt"])
+        assert any(world.answer(r["task"], w) == r["completion"] for w in words) == r["label"], r
+    bad = data.write_jsonl([{**rows[0], "label": "yes"}], tmp_path / "bad.jsonl")
+    with pytest.raises(ValueError, match="label must be true"):
+        data.load_shape(bad, "feedback")

@@ -56,8 +56,12 @@ def test_every_include_exists():
 
 # The naming rule: docs/<section>/<name>.md <-> snippets/<section>_<name>.py (no prefix for
 # techniques/ and top-level pages) <-> tests/<section>/test_<name>.py, dashes as underscores.
-# Two snippets make no page of their own; one page is a variant of another page's snippet.
-SHOWN_ON = {"toy_world": "how-this-site-works.md", "toy_tokenizer": "how-this-site-works.md"}
+# Three snippets make no page of their own; one page is a variant of another page's snippet.
+SHOWN_ON = {
+    "toy_world": "how-this-site-works.md",
+    "toy_tokenizer": "how-this-site-works.md",
+    "kto": "techniques/dpo.md",  # a section of the DPO page
+}
 VARIANT_PAGES = {
     "techniques/hybrid-finetuning.md": (
         "python snippets/single_task_finetuning.py --inputs instruction"

@@ -24,7 +24,9 @@ import pytest
 from conftest import ROOT
 
 FAQ = ROOT / "docs" / "faq.md"
-MIN_QUESTIONS, MAX_QUESTIONS = 25, 40
+# Enough to answer what practitioners ask most; few enough to read as one page (issue 35 added
+# the end-of-turn token, unpaired preferences and LoRA's alpha).
+MIN_QUESTIONS, MAX_QUESTIONS = 25, 45
 MAX_SENTENCES = 5
 
 HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*$")
@@ -129,7 +131,7 @@ QUESTIONS = questions()
 IDS = [q["anchor"] or q["title"][:40] for q in QUESTIONS]
 
 
-def test_the_page_holds_25_to_40_questions():
+def test_the_page_holds_a_readable_number_of_questions():
     assert MIN_QUESTIONS <= len(QUESTIONS) <= MAX_QUESTIONS, len(QUESTIONS)
 
 

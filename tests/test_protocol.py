@@ -10,7 +10,7 @@ import pytest
 from atlas import protocol
 from conftest import ROOT
 
-COMPARING = ["learning_forgetting", "dpo_grid"]
+COMPARING = ["learning_forgetting", "dpo_grid", "soft_prompt_budget", "lora_alpha"]
 
 
 def test_a_grid_is_four_half_decades_around_the_page_rate():

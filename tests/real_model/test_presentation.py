@@ -67,3 +67,24 @@ def test_examples_show_the_form_of_a_formatting_answer(figures):
 
 def test_letter_tasks_are_hard_for_a_bpe_model_in_every_presentation(figures):
     assert max(figures["by_cluster"]["letters (toy tasks)"].values()) <= CLAIMS["letters_at_most"]
+
+
+@pytest.fixture(scope="module")
+def end_of_turn(figures) -> dict:
+    return json.loads((GENERATED_DIR / "real_model_presentation" / "end_of_turn.json").read_text())
+
+
+def test_told_to_stop_at_the_turn_s_end_a_reply_stops_there(end_of_turn):
+    turn = end_of_turn["the turn's end"]
+    assert turn["stop_token"] == "<|im_end|>" and turn["replies"] >= 32
+    assert turn["stopped"] >= CLAIMS["turn_end_stops_at_least"]
+    assert turn["went_on"] == 0  # generation ends at the token: nothing can follow it
+
+
+def test_told_to_stop_at_the_end_of_text_a_reply_goes_on_past_its_turn(end_of_turn):
+    """docs/faq.md#end-of-turn-token: the base checkpoint's EOS in eos_token_id."""
+    text = end_of_turn["the end of text"]
+    assert text["stop_token"] == "<|endoftext|>"
+    assert text["stopped"] <= CLAIMS["text_end_stops_at_most"]
+    assert text["went_on"] >= CLAIMS["text_end_goes_on_at_least"]
+    assert "<|im_end|>" in text["example"]

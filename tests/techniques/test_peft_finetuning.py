@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 
 import pytest
@@ -235,3 +236,142 @@ def test_a_peft_job_trains_on_the_rows_its_full_fine_tuning_snippet_builds(job, 
     """atlas.jobs builds each PEFT job's rows for the sweeps; the technique snippets build their own
     in sight of the reader. Every PEFT-against-full comparison rests on the two being the same."""
     assert jobs.training_rows(job, seed=0) == _snippet_rows(snippet, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def budget() -> dict:
+    return json.loads((GENERATED_DIR / "soft_prompt_budget" / "summary.json").read_text())
+
+
+PROMPT_16 = "prompt tuning, 16 tokens"
+PREFIX_16 = "prefix tuning, 16 tokens"
+PREFIX_2 = "prefix tuning, 2 tokens (as many numbers as the 16-token prompt)"
+PROMPT_128 = "prompt tuning, 128 tokens (as many numbers as the 16-token prefix)"
+
+
+def test_soft_prompts_ran_over_budgets_from_150_to_1500_steps_on_three_seeds(budget):
+    runs = json.loads((GENERATED_DIR / "soft_prompt_budget" / "runs.json").read_text())
+    assert budget["budgets"][0] == jobs.JOBS["spell"].steps and budget["budgets"][-1] >= 1500
+    for label in (PROMPT_16, PREFIX_16, PREFIX_2):
+        assert list(runs["budget"]["spell"][label]) == [str(s) for s in budget["budgets"]]
+        assert all(len(r) >= len(protocol.SEEDS) for r in runs["budget"]["spell"][label].values())
+
+
+def test_the_parameter_matched_pairs_hold_as_many_numbers(budget):
+    b = budget["budget"]
+    assert b[PREFIX_2]["trainable_parameters"] == b[PROMPT_16]["trainable_parameters"]
+    assert b[PROMPT_128]["trainable_parameters"] == b[PREFIX_16]["trainable_parameters"]
+
+
+def test_prompt_tuning_learns_more_with_more_steps_but_stays_below_the_others(budget, sweep):
+    steps = budget["budget"][PROMPT_16]["steps"]
+    first, last = steps[str(budget["budgets"][0])], steps[str(budget["budgets"][-1])]
+    assert last["target"]["mean"] >= first["target"]["mean"] + CLAIMS["prompt_budget_gain_points"]
+    others = [
+        f["target"]["mean"]
+        for label, f in sweep["figures"]["spell"].items()
+        if not label.startswith("prompt")
+    ]
+    assert last["target"]["mean"] < min(others)  # "ten times the steps do not bring it to ..."
+
+
+def test_at_equal_numbers_a_prefix_learns_more_than_a_prompt(budget):
+    b = budget["budget"]
+    for steps in budget["budgets"][:2]:
+        prefix, prompt = b[PREFIX_2]["steps"][str(steps)], b[PROMPT_16]["steps"][str(steps)]
+        gap = prefix["target"]["mean"] - prompt["target"]["mean"]
+        assert gap >= CLAIMS["prefix_over_prompt_equal_numbers_points"], steps
+        assert protocol.differs(
+            *([x["target"]["min"], x["target"]["max"]] for x in (prefix, prompt))
+        )
+    first = str(budget["budgets"][0])
+    long_prompt, short_prompt = b[PROMPT_128]["steps"][first], b[PROMPT_16]["steps"][first]
+    assert not (
+        protocol.differs(
+            [long_prompt["target"]["min"], long_prompt["target"]["max"]],
+            [short_prompt["target"]["min"], short_prompt["target"]["max"]],
+        )
+        and long_prompt["target"]["mean"] > short_prompt["target"]["mean"]
+    )
+    assert (
+        long_prompt["few_shot"]["mean"]
+        <= short_prompt["few_shot"]["mean"] - CLAIMS["long_prompt_few_shot_cost_points"]
+    )
+
+
+def test_a_prefix_learns_the_whole_task_with_more_steps(budget):
+    steps = budget["budget"][PREFIX_16]["steps"]
+    for n in budget["budgets"][1:]:
+        assert steps[str(n)]["target"]["min"] >= CLAIMS["prefix_learns_fully_at_least"], n
+
+
+def test_past_the_edges_the_sweep_kept_no_rate_learns_more(budget):
+    edges = budget["edges"]
+    assert {"prefix"} <= set(edges["spell"]) and {"prefix", "prompt"} <= set(edges["flan"])
+    for job, by_method in edges.items():
+        for method, e in by_method.items():
+            assert protocol.at_edge(tuple(e["grid"]), e["kept"]), (job, method)
+            assert not e["past_edge_learns_more"], (job, method)
+    spell = edges["spell"]["prefix"]
+    assert (
+        spell["past_edge_figures"]["few_shot"]["mean"]
+        <= spell["kept_figures"]["few_shot"]["mean"] - CLAIMS["past_edge_few_shot_cost_points"]
+    )
+
+
+@pytest.fixture(scope="module")
+def alpha() -> dict:
+    return json.loads((GENERATED_DIR / "lora_alpha" / "summary.json").read_text())
+
+
+def _first_rate_learning_half(entry: dict) -> float:
+    """The lowest rate of the grid whose mean spelling accuracy is at least half (inf if none)."""
+    rates = [float(r) for r, f in entry["rates"].items() if f["target"]["mean"] >= 0.5]
+    return min(rates, default=float("inf"))
+
+
+def test_alpha_ran_at_three_scales_two_ranks_four_rates_three_seeds(alpha):
+    runs = json.loads((GENERATED_DIR / "lora_alpha" / "runs.json").read_text())
+    ranks = [r for r in runs if r != "rslora"]
+    assert len(ranks) >= 2 and len(alpha["rates"]) >= protocol.GRID_WIDTH
+    for rank in ranks:
+        assert len(runs[rank]) >= 3
+        for by_rate in runs[rank].values():
+            assert len(by_rate) == len(alpha["rates"])
+            assert all(len(by_seed) >= len(protocol.SEEDS) for by_seed in by_rate.values())
+
+
+def test_a_larger_alpha_learns_the_task_at_a_lower_learning_rate(alpha):
+    """docs/techniques/peft-finetuning.md#lora-alpha: alpha is a second learning rate."""
+    for rank, by_label in alpha["ranks"].items():
+        scales = sorted(by_label, key=lambda label: float(re.search(r"scale ([\d.]+)", label)[1]))
+        firsts = [_first_rate_learning_half(by_label[label]) for label in scales]
+        assert firsts == sorted(firsts, reverse=True), (rank, firsts)
+        assert firsts[-1] < firsts[0], (rank, firsts)
+
+
+def test_rslora_is_alpha_with_another_scale(alpha):
+    assert alpha["rslora"]["by_task_identical"]
+
+
+def test_a_picked_rate_at_the_grid_s_edge_is_flagged(alpha):
+    for by_label in alpha["ranks"].values():
+        for entry in by_label.values():
+            assert entry["best_at_edge"] == protocol.at_edge(
+                tuple(alpha["rates"]), entry["best_rate"]
+            )
+
+
+def test_too_large_an_alpha_at_the_highest_rate_breaks_training(alpha):
+    """#lora-alpha: at least one (rank, alpha) diverges at the grid's highest rate, and each that
+    does learns the task at a lower rate."""
+    top = str(alpha["rates"][-1])
+    broke = [
+        e
+        for by in alpha["ranks"].values()
+        for e in by.values()
+        if e["rates"][top]["target"]["mean"] < 0.05
+    ]
+    assert broke
+    for e in broke:
+        assert max(f["target"]["mean"] for f in e["rates"].values()) >= 0.9
