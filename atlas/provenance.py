@@ -743,7 +743,9 @@ def stale_reasons(producer: Producer, stamp: dict, root: Path = ROOT, made=None)
                     f"{key} changed since the run read it"
                     + (f" (made by {maker}: rerun it, then this)" if maker else "")
                 )
-        elif key not in made:
+        elif key not in made and not any(
+            a == key or a.startswith(key + "/") for a in stamp.get("artifacts", {})
+        ):  # a folder the run itself wrote into (data/ on a clean clone) is not an input lost
             reasons.append(f"input {key} is gone")
     for rel, digest in stamp["outputs"].items():
         path = root / rel

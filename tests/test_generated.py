@@ -333,23 +333,25 @@ def test_editing_a_function_no_run_executed_stales_nothing(copy):
 
 
 def test_a_changed_figure_stales_what_reads_it(copy):
-    """A rerun that wrote a different figure stales the producers that read that figure."""
+    """A rerun that wrote a different figure stales the producers that read that figure: the
+    comparison, and the snippet timings, whose run of the comparison snippet read it too."""
     rel = "docs/generated/single_task_finetuning/single_task.json"
     path = copy / rel
     path.write_text(path.read_text().replace('"n_examples"', '"n_examples" ', 1))
     stamps = provenance.read_stamps("single_task_finetuning", copy)
     stamps["single_task_finetuning"]["outputs"][rel] = provenance.file_hash(path)  # "its rerun"
     provenance.stamp_path("single_task_finetuning", copy).write_text(json.dumps(stamps))
-    assert _stale(copy) == {"comparison"}
+    assert _stale(copy) == {"comparison", "benchmark"}
 
 
 def test_a_model_folder_written_over_stales_what_read_it(copy):
-    """models/instruction-tuned is not in git: DPO and the playground read it, and a run written
-    over it (a four-step run, say) stales both, in a fresh clone as here."""
+    """models/instruction-tuned is not in git: DPO, KTO, the playground and the snippet timings
+    read it, and a run written over it (a four-step run, say) stales them all, in a fresh clone as
+    here."""
     folder = copy / "models" / "instruction-tuned"
     shutil.copytree(ROOT / "models" / "toy-base", folder)  # not the model instruction tuning made
     stale = provenance.check(copy)
-    assert {p.producer for p in stale} == {"dpo", "playground"}
+    assert {p.producer for p in stale} == {"dpo", "kto", "playground", "benchmark"}
     assert "models/instruction-tuned changed since the run read it" in str(stale[0])
 
 
