@@ -312,6 +312,10 @@ def test_past_the_edges_the_sweep_kept_no_rate_learns_more(budget):
         for method, e in by_method.items():
             assert protocol.at_edge(tuple(e["grid"]), e["kept"]), (job, method)
             assert not e["past_edge_learns_more"], (job, method)
+    prompt = edges["flan"]["prompt"]  # "answers no request at either end of its grid"
+    assert (
+        prompt["kept_figures"]["target"]["max"] == prompt["past_edge_figures"]["target"]["max"] == 0
+    )
     spell = edges["spell"]["prefix"]
     assert (
         spell["past_edge_figures"]["few_shot"]["mean"]
