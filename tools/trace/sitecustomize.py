@@ -7,7 +7,8 @@ At exit each process writes one JSON file into ATLAS_TRACE_DIR:
 - `ran`: the project functions (file, qualified name) and module bodies that executed, from a
   global trace function that looks at each new frame once and never traces lines;
 - `opened`: the repository files opened through Python (`open`, `os.open`: the audit event
-  "open"), with whether for writing; a model folder is seen through its config.json;
+  "open"), with whether for writing (a folder opened as a whole is not counted: what a run read
+  there is the files it opened); a model folder is seen through its config.json;
 - `settings`: the arguments as parsed (argparse's namespace) and the thread count.
 
 atlas.provenance turns these into a stamp. Without ATLAS_TRACE_DIR this file does nothing.
@@ -58,6 +59,8 @@ if _DIR:
             return
         rel = os.path.relpath(path, _ROOT)
         if rel.endswith((".py", ".pyc")) or rel.startswith((".venv", ".git" + os.sep)):
+            return
+        if os.path.isdir(path):  # a folder opened (to list or sync it) is not a read of its files
             return
         _opened[rel] = _opened.get(rel, False) or writes
 
