@@ -290,6 +290,28 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=35,
     ),
     Producer(
+        "new_knowledge.sft",
+        "new_knowledge",
+        ("snippets/new_knowledge.py", "--model", "models/instruction-tuned"),
+        runs=("snippets/instruction_tuning.py",),
+        minutes=1,
+    ),
+    Producer(
+        "new_knowledge",
+        "new_knowledge",
+        ("benchmarks/new_knowledge.py",),
+        runs=("snippets/new_knowledge.py",),
+        minutes=30,
+    ),
+    Producer(
+        "dpo_start",
+        "dpo_start",
+        ("benchmarks/dpo_start.py",),
+        runs=("snippets/dpo.py",),
+        reads=("dpo_grid/summary.json",),
+        minutes=20,
+    ),
+    Producer(
         "dpo_grid",
         "dpo_grid",
         ("benchmarks/dpo_grid.py",),

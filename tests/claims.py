@@ -321,3 +321,25 @@ KTO = {
     "ranked_right_at_least": 0.55,  # held-out pairs whose implicit reward puts the right one first
     "below_dpo_points": 0.05,  # ... at least this far below DPO's page run (one run each)
 }
+
+# docs/techniques/new-knowledge.md, tests/techniques/test_new_knowledge.py
+# (benchmarks/new_knowledge.py)
+NEW_KNOWLEDGE = {
+    "start_in_prompt_at_most": 0.05,  # the start model with the fact in its prompt
+    "sft_new_wording_at_least": 0.85,  # every seed, at SFT's picked rate
+    "lora_new_wording_at_least": 0.7,  # the mean, at LoRA's picked rate
+    "cpt_trained_phrasing_at_least": 0.95,  # the mean, at its picked rate
+    "cpt_new_phrasing_at_most": 0.3,  # the mean: "only"
+    "reader_over_constant_points": 0.1,  # with the fact in the prompt, over the one-thing answer
+    "reader_below_random_copy_points": 0.03,  # ... and below a random copy of a thing in it
+    "old_tasks_cost_points": 0.5,  # every method at its picked rate, by instruction
+    "sft_statement_at_least": 0.6,  # SFT at the page rate completes the trained statement
+    "cpt_question_at_most": 0.05,  # continued pretraining, every rate but the picked one
+}
+
+# docs/techniques/dpo.md#from-base, tests/techniques/test_dpo.py (benchmarks/dpo_start.py)
+DPO_START = {
+    "dpo_from_base_at_most": 0.05,  # seen tasks by instruction, every rate, the mean
+    "prefers_chosen_at_least": 0.9,  # from the second rate up, the mean
+    "sft_from_base_over_dpo_points": 0.25,  # at the top rate
+}

@@ -43,6 +43,7 @@ RUNS = {
     "continued_pretraining": "--max-steps 2 --eval-words 1",
     "dpo": "--max-steps 2 --eval-words 1 --requests 10",
     "kto": "--max-steps 2 --eval-words 1 --requests 10",
+    "new_knowledge": "--epochs 1 --facts 4 --eval-words 1",
 }
 
 

@@ -168,9 +168,20 @@ def test_a_trace_maps_code_objects_to_units():
     assert unit("atlas/world.py", "<module>") == code_units.MODULE
 
 
+def test_no_stamp_holds_a_whole_scratch_folder_as_an_input():
+    """`data/`, `runs/` and `models/` are filled differently on every machine (a clean clone's tests
+    write `data/` before the staleness check runs): a stamp may hold a model or dataset folder
+    inside them, never one of them whole."""
+    for producer in provenance.PRODUCERS:
+        for stamp in provenance.read_stamps(producer.folder).values():
+            inputs = set(stamp.get("inputs", {}))
+            assert not inputs & {"data", "runs", "models"}, (producer.name, inputs)
+
+
 def test_a_run_under_the_trace_records_its_code_its_children_and_what_it_read(tmp_path):
     """The trace covers every Python process a run starts, the model folders it opens (through
-    their config.json) and the arguments as parsed."""
+    their config.json) and the arguments as parsed; a folder opened as a whole (as `datasets` and
+    `shutil.rmtree` do) is not an input: on a clean clone earlier runs fill `data/` differently."""
     trace_dir = tmp_path / "trace"
     trace_dir.mkdir()
     results = tmp_path / "results"
@@ -178,7 +189,8 @@ def test_a_run_under_the_trace_records_its_code_its_children_and_what_it_read(tm
         "import subprocess, sys; subprocess.run([sys.executable, 'snippets/toy_world.py', "
         f"'--results-dir', {str(results)!r}], check=True); "
         "from atlas import models; models.resolve('models/toy-base'); "
-        "open('models/toy-base/config.json').read()"
+        "open('models/toy-base/config.json').read(); "
+        "import os; os.close(os.open('models', os.O_RDONLY))"
     )
     env = {
         **os.environ,
@@ -345,13 +357,20 @@ def test_a_changed_figure_stales_what_reads_it(copy):
 
 
 def test_a_model_folder_written_over_stales_what_read_it(copy):
-    """models/instruction-tuned is not in git: DPO, KTO, the playground and the snippet timings
-    read it, and a run written over it (a four-step run, say) stales them all, in a fresh clone as
-    here."""
+    """models/instruction-tuned is not in git: DPO, KTO, the new-facts runs, the playground and
+    the snippet timings read it, and a run written over it (a four-step run, say) stales them
+    all, in a fresh clone as here."""
     folder = copy / "models" / "instruction-tuned"
     shutil.copytree(ROOT / "models" / "toy-base", folder)  # not the model instruction tuning made
     stale = provenance.check(copy)
-    assert {p.producer for p in stale} == {"dpo", "kto", "playground", "benchmark"}
+    assert {p.producer for p in stale} == {
+        "dpo",
+        "kto",
+        "new_knowledge",
+        "new_knowledge.sft",
+        "playground",
+        "benchmark",
+    }
     assert "models/instruction-tuned changed since the run read it" in str(stale[0])
 
 

@@ -10,7 +10,14 @@ import pytest
 from atlas import protocol
 from conftest import ROOT
 
-COMPARING = ["learning_forgetting", "dpo_grid", "soft_prompt_budget", "lora_alpha"]
+COMPARING = [
+    "learning_forgetting",
+    "dpo_grid",
+    "soft_prompt_budget",
+    "lora_alpha",
+    "new_knowledge",
+    "dpo_start",
+]
 
 
 def test_a_grid_is_four_half_decades_around_the_page_rate():

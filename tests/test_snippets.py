@@ -29,7 +29,7 @@ def test_snippet_runs(path, variant, run_snippet):
 # Snippets that CI runs shorter (fewer steps or items in their ci-args) write other numbers than
 # the full run; their technique test asserts its claims on the committed results instead.
 # Variants on the real model (`--model {smollm2}`) test the one-variable promise, not the pages.
-SHORT_RUN_FLAGS = ("--max-steps", "--items")
+SHORT_RUN_FLAGS = ("--max-steps", "--items", "--epochs")  # --epochs: new_knowledge's passes
 FULL_IN_CI = [
     (p, v)
     for p, v in RUNS

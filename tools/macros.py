@@ -135,6 +135,24 @@ def constant(path: str, name: str):
     raise KeyError(f"{path} gives no literal value to {name!r}")
 
 
+def default(snippet: str, flag: str):
+    """The default a snippet's `parser.add_argument(flag, ..., default=...)` gives, read from its
+    syntax tree (a literal: what a reader's run without the flag uses)."""
+    path = ROOT / "snippets" / f"{snippet}.py"
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", None) == "add_argument"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == flag
+        ):
+            for keyword in node.keywords:
+                if keyword.arg == "default":
+                    return ast.literal_eval(keyword.value)
+    raise KeyError(f"snippets/{snippet}.py has no literal default for {flag}")
+
+
 def base_config(key: str):
     """A field of the shipped base model's `config.json` (models/toy-base): its shape as saved."""
     return json.loads((ROOT / "models" / "toy-base" / "config.json").read_text())[key]
@@ -223,6 +241,7 @@ def define_env(env):
     env.macro(constant_baseline)
     env.macro(ci_arg)
     env.macro(base_config)
+    env.macro(default)
     env.macro(differs)
     for f in (pct, points, num, minutes, millions, mean_of):
         env.filter(f)

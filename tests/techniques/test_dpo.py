@@ -211,3 +211,38 @@ def test_reward_accuracy_climbs_at_every_rate_and_the_loss_falls_further_the_hig
         assert sum(later) / len(later) >= CLAIMS["reward_accuracy_after_ten_steps"], rate
         final_losses.append(curve[-1]["loss"])
     assert final_losses == sorted(final_losses, reverse=True)  # rates in grid order, low to high
+
+
+@pytest.fixture(scope="module")
+def from_base() -> dict:
+    return json.loads((GENERATED_DIR / "dpo_start" / "summary.json").read_text())
+
+
+def test_from_the_base_model_every_request_becomes_a_pair(from_base):
+    """The base model answers none of the requests right: each becomes a pair ("every one")."""
+    source = (ROOT / "snippets" / "dpo.py").read_text()
+    requests = int(re.search(r'"--requests",.*?default=(\d+)', source, re.S).group(1))
+    seen_tasks = [t for t in world.TASKS.values() if t.cluster != world.HELD_OUT_CLUSTER]
+    assert from_base["pairs"]["values"] == [requests * len(seen_tasks)] * len(protocol.SEEDS)
+
+
+def test_dpo_from_the_base_model_learns_the_preference_and_not_the_task(from_base):
+    from claims import DPO_START
+
+    rows = list(from_base["rows"].values())
+    dpo, sft = rows[0], rows[1]
+    rates = list(dpo)
+    assert len(rates) >= protocol.GRID_WIDTH
+    assert all(len(c["seen_instruction"]["values"]) == len(protocol.SEEDS) for c in dpo.values())
+    for rate in rates:
+        assert dpo[rate]["seen_instruction"]["mean"] <= DPO_START["dpo_from_base_at_most"]
+    for rate in rates[1:]:
+        assert dpo[rate]["prefers_chosen"]["mean"] >= DPO_START["prefers_chosen_at_least"]
+    top = rates[-1]
+    gain = sft[top]["seen_instruction"]["mean"] - dpo[top]["seen_instruction"]["mean"]
+    assert gain >= DPO_START["sft_from_base_over_dpo_points"]
+    assert protocol.differs(
+        sft[top]["seen_instruction"]["values"], dpo[top]["seen_instruction"]["values"]
+    )
+    # after instruction tuning the same DPO starts far above both
+    assert from_base["after_sft"]["start"]["seen_instruction"] > sft[top]["seen_instruction"]["max"]
