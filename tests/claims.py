@@ -342,4 +342,5 @@ DPO_START = {
     "dpo_from_base_at_most": 0.05,  # seen tasks by instruction, every rate, the mean
     "prefers_chosen_at_least": 0.9,  # from the second rate up, the mean
     "sft_from_base_over_dpo_points": 0.25,  # at the top rate
+    "instruction_tuning_steps_over_dpo_at_least": 5,  # "with far more steps"
 }

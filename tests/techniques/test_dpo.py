@@ -19,6 +19,9 @@ from figures import seed_mean as mean
 
 from atlas import GENERATED_DIR, ROOT, protocol, world
 from claims import DPO as CLAIMS
+from conftest import load_script
+
+macros = load_script("tools/macros.py")  # the page's own `default()`: a snippet's argparse default
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +223,7 @@ def from_base() -> dict:
 
 def test_from_the_base_model_every_request_becomes_a_pair(from_base):
     """The base model answers none of the requests right: each becomes a pair ("every one")."""
-    source = (ROOT / "snippets" / "dpo.py").read_text()
-    requests = int(re.search(r'"--requests",.*?default=(\d+)', source, re.S).group(1))
+    requests = macros.default("dpo", "--requests")
     seen_tasks = [t for t in world.TASKS.values() if t.cluster != world.HELD_OUT_CLUSTER]
     assert from_base["pairs"]["values"] == [requests * len(seen_tasks)] * len(protocol.SEEDS)
 
@@ -244,5 +246,9 @@ def test_dpo_from_the_base_model_learns_the_preference_and_not_the_task(from_bas
     assert protocol.differs(
         sft[top]["seen_instruction"]["values"], dpo[top]["seen_instruction"]["values"]
     )
-    # after instruction tuning the same DPO starts far above both
+    # after instruction tuning, with "far more steps", the same DPO starts far above both
     assert from_base["after_sft"]["start"]["seen_instruction"] > sft[top]["seen_instruction"]["max"]
+    steps = macros.default("instruction_tuning", "--max-steps") / macros.default(
+        "dpo", "--max-steps"
+    )
+    assert steps >= DPO_START["instruction_tuning_steps_over_dpo_at_least"]
