@@ -3,9 +3,14 @@ plots."""
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]  # the repository checkout
+PACKAGE = Path(__file__).resolve().parent
+# Run from a checkout of the repository, every default folder is the repository's. Installed with
+# pip (a notebook outside the checkout), a run's folders are in the working directory, and the
+# base model is the copy the package carries.
+CHECKOUT = (PACKAGE.parent / "pyproject.toml").is_file() and (PACKAGE.parent / "snippets").is_dir()
+ROOT = PACKAGE.parent if CHECKOUT else Path.cwd()  # the repository, or where an installed run is
 BASE_MODEL_DIR = (
-    ROOT / "models" / "toy-base"
+    ROOT / "models" / "toy-base" if CHECKOUT else PACKAGE / "toy_base"
 )  # the shipped base model, made by snippets/pretraining.py
 GENERATED_DIR = (
     ROOT / "docs" / "generated"

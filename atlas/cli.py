@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import math
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -70,6 +71,9 @@ def parser(doc: str | None, results: str | None = None) -> argparse.ArgumentPars
 # update command (tools/update_generated.py, which sets ATLAS_PUBLISH=1) writes them.
 PUBLISHED = (GENERATED_DIR, BASE_MODEL_DIR)
 RUNS_DIR = ROOT / "runs"
+# In a notebook the snippet's settings are its defaults, or the flags this variable holds
+# (`ATLAS_NOTEBOOK_ARGS="--max-steps 4"`): the notebooks' own test runs them short that way.
+NOTEBOOK_ARGS = "ATLAS_NOTEBOOK_ARGS"
 FOLDER_DESTS = ("results_dir", "output_dir", "data_dir")
 
 
@@ -92,7 +96,7 @@ def run_folder(default: Path) -> Path:
     if _inside(path, GENERATED_DIR):
         return RUNS_DIR / path.relative_to(GENERATED_DIR)
     if _inside(path, BASE_MODEL_DIR):
-        return RUNS_DIR / path.relative_to(ROOT)
+        return RUNS_DIR / "models" / "toy-base" / path.relative_to(BASE_MODEL_DIR)
     return path
 
 
@@ -103,17 +107,19 @@ def parse(
 ) -> argparse.Namespace:
     """Parse strictly (an unknown or misspelt flag is an error), check output folders, set the
     thread count, and print `InputError`s as one line from here on. In a notebook kernel the
-    kernel's own arguments are not the snippet's: there the defaults are used.
+    kernel's own arguments are not the snippet's: there the defaults are used, or the flags in
+    $ATLAS_NOTEBOOK_ARGS.
 
     `by=("inputs", {"bare": {"results_dir": ...}, ...})` fills the flags left at None from the
     value of another flag (each variant of a snippet has its own output folders).
 
-    Folders: a default lies in the repository (runs/ for results, see `run_folder`); a folder
+    Folders: a default lies in the repository (runs/ for results, see `run_folder`), or in the
+    working directory where the package is installed instead of checked out; a folder
     given on the command line is relative to the working directory, with `~` expanded. No folder
     may be empty, lie in the published figures or the shipped model (unless publishing), or be the
     model folder the run loads."""
-    if argv is None:
-        argv = [] if _in_notebook() else sys.argv[1:]
+    if argv is None:  # a notebook kernel's own arguments are not the snippet's
+        argv = shlex.split(os.environ.get(NOTEBOOK_ARGS, "")) if _in_notebook() else sys.argv[1:]
     args = p.parse_args(argv)
     if by is not None:
         flag, defaults = by

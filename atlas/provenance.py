@@ -290,6 +290,13 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=35,
     ),
     Producer(
+        "lora_targets",
+        "lora_targets",
+        ("benchmarks/lora_targets.py",),
+        runs=("snippets/peft_finetuning.py",),
+        minutes=12,
+    ),
+    Producer(
         "new_knowledge.sft",
         "new_knowledge",
         ("snippets/new_knowledge.py", "--model", "models/instruction-tuned"),

@@ -11,13 +11,17 @@ training seconds on a 2-core CPU) and what the model can do afterwards, by input
 import json
 from pathlib import Path
 
-from atlas import GENERATED_DIR, cli, world
+from atlas import CHECKOUT, GENERATED_DIR, cli, world
 from atlas.comparison import COLUMNS, columns
 from atlas.tables import markdown_table, percent
 
 parser = cli.parser(__doc__, results="comparison")
 parser.add_argument(
-    "--generated-dir", type=Path, default=GENERATED_DIR, help="where the technique snippets wrote"
+    "--generated-dir",
+    type=Path,
+    # in a checkout, the site's published results; installed, the reader's own runs (runs/)
+    default=GENERATED_DIR if CHECKOUT else cli.RUNS_DIR,
+    help="where the technique snippets wrote",
 )
 args = cli.parse(parser)
 generated = args.generated_dir
@@ -31,8 +35,8 @@ def load(relative: str) -> dict:
     path = generated / relative
     if not path.is_file():
         raise MissingFile(
-            f"{path} is missing: run the snippet that writes {path.parent.name}/ first "
-            "(`python tools/update_generated.py --list` names it)"
+            f"{path} is missing: run the snippet (or notebook) that writes "
+            f"{path.parent.name}/ first (`python tools/update_generated.py --list` names it)"
         )
     return json.loads(path.read_text())
 

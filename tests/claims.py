@@ -254,7 +254,10 @@ DPO = {
 PLAYGROUND = {
     # "int8 weights change many answers": every model keeps at most this share (%) of its answers
     "int8_agreement_at_most_pct": 90,
-    "models_bytes_at_most": 25e6,  # the float32 models together: the page's download budget
+    "models_bytes_at_most": 12e6,  # the float16-weight models together: the page's download
+    # "the float16 weights give PyTorch's answer" on at least this share (%) of every model's grid
+    "float16_agreement_at_least_pct": 99,
+    "float16_exact_match_within_points": 0.5,
     # ... and yet exact match moves by at most this many points (wrong answers become other ones)
     "int8_exact_match_within_points": 2,
 }

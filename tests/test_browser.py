@@ -611,7 +611,7 @@ def test_light_and_dark_schemes(browser, origin):
 PLAYGROUND = ROOT / "docs" / "generated" / "playground"
 # What the playground may cost a reader on this machine: its whole download (models and runtime)
 # and the time from opening the page to the first answer in headless Chromium.
-PLAYGROUND_BYTES_AT_MOST = 45e6
+PLAYGROUND_BYTES_AT_MOST = 30e6  # about 11 MB of float16-weight models, 14 MB of runtime
 FIRST_ANSWER_MS_AT_MOST = 30_000
 ANSWERED = "() => Boolean(document.querySelector('#atlas-playground[data-answered]'))"
 # Every resource the page fetched, in bytes as they came over the wire (the server does not
@@ -736,6 +736,17 @@ def test_playground_explains_a_bad_word(playground_tab):
     status = page.locator(".atlas-pg-status.atlas-pg-error")
     status.wait_for(timeout=5_000)
     assert "lowercase letters" in status.inner_text()
+    # the last word's answers are gone, not left under the new word
+    cells = page.locator(".atlas-pg-answers tbody td")
+    assert cells.count() and all(not text.strip() for text in cells.all_inner_texts())
+    # a phone does not zoom in on the field (it does below 16 px)
+    size = page.eval_on_selector("input[name=word]", "e => getComputedStyle(e).fontSize")
+    assert float(size.removesuffix("px")) >= 16, size
+    page.fill("input[name=word]", "kitab")  # the next tests ask questions of their own
+    page.wait_for_function(
+        "() => document.querySelectorAll('.atlas-pg-answers .atlas-pg-right, "
+        ".atlas-pg-answers .atlas-pg-wrong').length > 0"
+    )
 
 
 def test_playground_without_webassembly(context, origin):

@@ -17,6 +17,7 @@ COMPARING = [
     "lora_alpha",
     "new_knowledge",
     "dpo_start",
+    "lora_targets",
 ]
 
 

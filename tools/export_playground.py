@@ -2,19 +2,21 @@
 
     python tools/export_playground.py    # ~3 min on 2 cores; needs the checkpoints the pages make
 
-Writes docs/generated/playground/: one `<model>.onnx` per model (float32, weights inside), the
+Writes docs/generated/playground/: one `<model>.onnx` per model (weights inside, stored in float16:
+half the download; the arithmetic stays float32), the
 toy world as the page needs it (`playground.json`), the fixed prompts the browser test runs with
 every model's answer (`expected.json`), and what the export measured (`export.json`, `export.md`).
 
-Each exported model must give the PyTorch model's greedy answers, computed by the site's harness,
-on every prompt of the evaluation grid in the playground's presentations; the script fails if one
-differs. The same grid also measures what int8 weights (onnxruntime's dynamic quantisation) would
-change, the way to a smaller download.
+Each exported float32 model must give the PyTorch model's greedy answers, computed by the site's
+harness, on every prompt of the evaluation grid in the playground's presentations; the script fails
+if one differs. The same grid then measures what the page's float16 weights change, and what int8
+weights (onnxruntime's dynamic quantisation) would.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -66,6 +68,39 @@ options = ort.SessionOptions()
 options.intra_op_num_threads = THREADS
 
 
+def store_weights_in_float16(path: Path) -> None:
+    """Rewrite the ONNX model at `path` with every float32 weight stored in float16 and cast back
+    to float32 where the graph reads it: half the download, and the arithmetic stays float32 (the
+    browser's WebAssembly kernels compute in float32; only the weights are rounded)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    kept, casts = [], []
+    for weight in graph.initializer:
+        if weight.data_type != TensorProto.FLOAT:
+            kept.append(weight)
+            continue
+        half = numpy_helper.from_array(
+            numpy_helper.to_array(weight).astype(np.float16), weight.name + ".float16"
+        )
+        kept.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [weight.name], to=TensorProto.FLOAT))
+    graph.ClearField("initializer")
+    graph.initializer.extend(kept)
+    stored = {w.name for w in kept}
+    inputs = [i for i in graph.input if i.name not in {c.output[0] for c in casts}]
+    graph.ClearField("input")
+    graph.input.extend(inputs)
+    nodes = casts + list(graph.node)  # the casts first: every node after them reads their output
+    graph.ClearField("node")
+    graph.node.extend(nodes)
+    assert all(c.input[0] in stored for c in casts)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
@@ -74,6 +109,14 @@ def harness_answers(model, prompts: list[str]) -> list[str]:
     """The site's harness: batched greedy generation, the first line as the answer."""
     texts = evaluation.generate(model, tokenizer, prompts, max_new_tokens=max_new)
     return [evaluation.extract_answer(t) for t in texts]
+
+
+def onnx_answers(onnx_session: ort.InferenceSession, examples) -> list[str]:
+    """The page's greedy answers, from an ONNX model, to the grid's prompts."""
+    rows = playground.greedy(
+        playground.onnx_next_logits(onnx_session), tokenizer, [e.prompt for e in examples], max_new
+    )
+    return [r["prediction"] for r in rows]
 
 
 def agreement(a: list[str], b: list[str]) -> float:
@@ -87,60 +130,65 @@ for m in models:
     model = AutoModelForCausalLM.from_pretrained(
         directories[m.key], dtype=torch.float32, attn_implementation="eager"
     )
-    path = args.results_dir / f"{m.key}.onnx"
-    playground.export(model, path)
-    exported = session(path)
-    # The page's decoding, in Python: unpadded whole-sequence forward passes of the ONNX model.
-    onnx_checks = playground.answer_rows(playground.onnx_next_logits(exported), tokenizer, checks)
-    if {c["max_new_tokens"] for c in checks} != {max_new}:
-        raise SystemExit("the check prompts' words are the grid's kind: they get the grid's budget")
-    harness_checks = harness_answers(model, [c["prompt"] for c in checks])
-    onnx_grid = [
-        r["prediction"]
-        for r in playground.greedy(
-            playground.onnx_next_logits(exported), tokenizer, [e.prompt for e in grid], max_new
-        )
-    ]
-    harness_grid = harness_answers(model, [e.prompt for e in grid])
-    different = [(e.prompt, a, b) for e, a, b in zip(grid, onnx_grid, harness_grid) if a != b] + [
-        (c["prompt"], r["prediction"], h)
-        for c, r, h in zip(checks, onnx_checks, harness_checks)
-        if r["prediction"] != h
-    ]
-    if different:
-        raise SystemExit(
-            f"{m.key}: the ONNX model answers {len(different)} prompt(s) otherwise than the "
-            f"PyTorch model, first {different[0]!r}"
-        )
+    path = args.results_dir / f"{m.key}.onnx"  # what the page downloads: float16 weights
     with tempfile.TemporaryDirectory() as tmp:
-        int8_path = Path(tmp) / "int8.onnx"
-        quantize_dynamic(str(path), str(int8_path), weight_type=QuantType.QInt8)
-        int8_grid = [
-            r["prediction"]
-            for r in playground.greedy(
-                playground.onnx_next_logits(session(int8_path)),
-                tokenizer,
-                [e.prompt for e in grid],
-                max_new,
+        float32_path = Path(tmp) / "float32.onnx"
+        playground.export(model, float32_path)
+        exported = session(float32_path)
+        # The page's decoding, in Python: unpadded whole-sequence forward passes of the ONNX model.
+        if {c["max_new_tokens"] for c in checks} != {max_new}:
+            raise SystemExit(
+                "the check prompts' words are the grid's kind: they get the grid's budget"
             )
+        harness_checks = harness_answers(model, [c["prompt"] for c in checks])
+        harness_grid = harness_answers(model, [e.prompt for e in grid])
+        onnx_grid = onnx_answers(exported, grid)
+        onnx_checks = playground.answer_rows(
+            playground.onnx_next_logits(exported), tokenizer, checks
+        )
+        different = [(e.prompt, a, b) for e, a, b in zip(grid, onnx_grid, harness_grid) if a != b]
+        different += [
+            (c["prompt"], r["prediction"], h)
+            for c, r, h in zip(checks, onnx_checks, harness_checks)
+            if r["prediction"] != h
         ]
+        if different:
+            raise SystemExit(
+                f"{m.key}: the ONNX model answers {len(different)} prompt(s) otherwise than the "
+                f"PyTorch model, first {different[0]!r}"
+            )
+        int8_path = Path(tmp) / "int8.onnx"
+        quantize_dynamic(str(float32_path), str(int8_path), weight_type=QuantType.QInt8)
+        int8_grid = onnx_answers(session(int8_path), grid)
         int8_bytes = int8_path.stat().st_size
+        onnx_bytes = float32_path.stat().st_size
+        shutil.copyfile(float32_path, path)
+    store_weights_in_float16(path)
+    shipped = session(path)
+    float16_grid = onnx_answers(shipped, grid)
     answers = [e.answer for e in grid]
-    expected["models"][m.key] = onnx_checks
+    # The browser test expects the answers of the file the page loads.
+    expected["models"][m.key] = playground.answer_rows(
+        playground.onnx_next_logits(shipped), tokenizer, checks
+    )
     report["models"][m.key] = {
         "label": m.label,
         "parameters": sum(p.numel() for p in model.parameters()),
-        "onnx_bytes": path.stat().st_size,
+        "onnx_bytes": onnx_bytes,
+        "float16_bytes": path.stat().st_size,
         "int8_bytes": int8_bytes,
         "float32_agreement": agreement(onnx_grid, harness_grid),
+        "float16_agreement": agreement(float16_grid, harness_grid),
         "int8_agreement": agreement(int8_grid, harness_grid),
         "float32_accuracy": agreement(onnx_grid, answers),
+        "float16_accuracy": agreement(float16_grid, answers),
         "int8_accuracy": agreement(int8_grid, answers),
         "seconds": time.perf_counter() - start,
     }
     print(f"{m.key}: {report['models'][m.key]}", flush=True)
 
 report["total_onnx_bytes"] = sum(r["onnx_bytes"] for r in report["models"].values())
+report["total_float16_bytes"] = sum(r["float16_bytes"] for r in report["models"].values())
 report["total_int8_bytes"] = sum(r["int8_bytes"] for r in report["models"].values())
 runtime = ROOT / "docs" / spec["runtime"]  # what the page loads of onnxruntime-web
 report["runtime_bytes"] = sum(
@@ -153,20 +201,20 @@ rows = [
     [
         r["label"],
         f"{r['onnx_bytes'] / 1e6:.1f} MB",
-        f"{r['float32_agreement']:.0f} %",
+        f"{r['float16_bytes'] / 1e6:.1f} MB",
         f"{r['int8_bytes'] / 1e6:.1f} MB",
-        f"{r['int8_agreement']:.0f} %",
-        f"{r['float32_accuracy']:.0f} % → {r['int8_accuracy']:.0f} %",
+        f"{r['float16_agreement']:.1f} % / {r['int8_agreement']:.0f} %",
+        f"{r['float32_accuracy']:.1f} / {r['float16_accuracy']:.1f} / {r['int8_accuracy']:.1f} %",
     ]
     for r in report["models"].values()
 ]
 header = [
     "model",
-    "ONNX, float32",
-    "same answer as PyTorch",
-    "ONNX, int8 weights",
-    "same answer as PyTorch",
-    "exact match, float32 → int8",
+    "float32",
+    "float16 weights (this page)",
+    "int8 weights",
+    "same answer as PyTorch: float16 / int8",
+    "exact match: float32 / float16 / int8",
 ]
 (args.results_dir / "export.md").write_text(markdown_table(header, rows) + "\n")
 print(f"wrote {args.results_dir}; {np.round(report['total_onnx_bytes'] / 1e6, 1)} MB of models")

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = ROOT / "snippets"
 BUILD = ROOT / ".cache" / "notebooks"
 MARKER = re.compile(r"^# --8<-- \[(start|end):([\w-]+)\]\s*$")
+CI_ARGS = re.compile(r"^# ci-args:")
 
 
 def notebook_title(path: Path) -> str:
@@ -43,13 +44,37 @@ def notebook_intro(path: Path) -> str:
     return f"# {notebook_title(path)}\n\n`snippets/{path.name}` as a notebook.\n\n" + docstring
 
 
+# Where the notebooks' first cell installs the project from when it is not there yet.
+REPOSITORY = "https://github.com/adaptation-atlas/adaptation-atlas"
+# The notebooks' first code cell. Outside a checkout it installs the project with pip (its test
+# points ATLAS_PROJECT at a locally built wheel); inside, or once installed, it does nothing.
+INSTALL_CELL = f"""\
+# Outside a checkout of the project, install it first: the toy world, the training and evaluation
+# harness and the 4 MB toy base model, with the pinned stack (torch's CPU build). Inside the
+# checkout (after `bash scripts/setup.sh`), or once installed, this cell does nothing.
+import importlib.util
+import os
+import subprocess
+import sys
+
+REPOSITORY = "{REPOSITORY}"
+PROJECT = os.environ.get("ATLAS_PROJECT", f"git+{{REPOSITORY}}")  # or a wheel, or a folder
+TORCH_CPU = "https://download.pytorch.org/whl/cpu"  # torch's CPU build: no multi-GB CUDA wheel
+if importlib.util.find_spec("atlas") is None:
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--extra-index-url", TORCH_CPU]
+    subprocess.check_call([*pip, PROJECT])"""
+
+
 def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
     source = path.read_text()
     docstring = ast.get_docstring(ast.parse(source)) or ""
     body = source
     if docstring:  # the module docstring becomes the first (markdown) cell
         body = source.split('"""', 2)[2].lstrip("\n")
-    cells = [nbformat.v4.new_markdown_cell(notebook_intro(path))]
+    cells = [
+        nbformat.v4.new_markdown_cell(notebook_intro(path)),
+        nbformat.v4.new_code_cell(INSTALL_CELL),
+    ]
     chunk: list[str] = []
 
     def flush():
@@ -59,6 +84,8 @@ def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
         chunk.clear()
 
     for line in body.splitlines():
+        if CI_ARGS.match(line):  # how the tests run the script: not the reader's business here
+            continue
         m = MARKER.match(line)
         if m:
             flush()

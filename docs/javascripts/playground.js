@@ -156,7 +156,7 @@ async function load(progress = () => {}) {
       const started = performance.now();
       const spec = await (await fetchOk(new URL("playground.json", DATA_DIR))).json();
       const sizes = await (await fetchOk(new URL("export.json", DATA_DIR))).json();
-      const megabytes = (sizes.total_onnx_bytes + sizes.runtime_bytes) / 1e6;
+      const megabytes = (sizes.total_float16_bytes + sizes.runtime_bytes) / 1e6;
       let ready = 0;
       const report = () =>
         progress(`Loading the ${spec.models.length} models and their runtime, ${megabytes.toFixed(0)} MB ` +
@@ -332,7 +332,8 @@ async function mount(root) {
         "lowercase letters, and its tasks know nothing else."
       );
       promptBox.textContent = "";
-      answers.classList.add("atlas-pg-stale");
+      // No answers to a question that was not asked: the last word's would read as this one's.
+      for (const cells of rows.values()) for (const cell of cells) cell.replaceChildren();
       return;
     }
     const task = form.task.value;
@@ -350,7 +351,6 @@ async function mount(root) {
     history.replaceState(history.state, "", url);
     status.className = "atlas-pg-status";
     status.textContent = "Answering…";
-    answers.classList.remove("atlas-pg-stale");
     answers.setAttribute("aria-busy", "true");
     const maxNew = budget(state, word); // one budget for every model
     try {

@@ -379,3 +379,50 @@ def test_too_large_an_alpha_at_the_highest_rate_breaks_training(alpha):
     assert broke
     for e in broke:
         assert max(f["target"]["mean"] for f in e["rates"].values()) >= 0.9
+
+
+# -- #lora-targets: attention only or every linear layer, at equal parameters ---------------------
+
+
+@pytest.fixture(scope="module")
+def targets() -> dict:
+    return json.loads((GENERATED_DIR / "lora_targets" / "summary.json").read_text())
+
+
+def test_targets_ran_both_places_at_four_rates_three_seeds(targets):
+    runs = json.loads((GENERATED_DIR / "lora_targets" / "runs.json").read_text())
+    assert {v["targets"] for v in targets["variants"].values()} == {"attention", "all-linear"}
+    assert len(targets["rates"]) >= protocol.GRID_WIDTH
+    for label, by_rate in runs.items():
+        assert [float(r) for r in by_rate] == targets["rates"], label
+        assert all(len(by_seed) >= len(protocol.SEEDS) for by_seed in by_rate.values()), label
+
+
+def test_targets_train_the_same_number_of_parameters(targets):
+    """#lora-targets: 'the same budget': within five percent."""
+    counts = [v["trainable_parameters"] for v in targets["variants"].values()]
+    assert max(counts) / min(counts) <= 1.05
+    assert targets["parameter_ratio"] == max(counts) / min(counts)
+
+
+def test_targets_verdicts_follow_the_seed_ranges(targets):
+    """The page's 'seed ranges apart' or 'no measured difference' is the protocol's rule applied
+    to each place's picked rate, and a picked rate at the grid's edge is flagged."""
+    runs = json.loads((GENERATED_DIR / "lora_targets" / "runs.json").read_text())
+    picked = []
+    for label, entry in targets["variants"].items():
+        assert entry["best_at_edge"] == protocol.at_edge(
+            tuple(targets["rates"]), entry["best_rate"]
+        )
+        by_seed = runs[label][str(entry["best_rate"])]
+        picked.append(
+            {
+                k: [jobs.summary(r["by_task"], targets["job"])[k] for r in by_seed.values()]
+                for k in ("target", "few_shot")
+            }
+        )
+        # the picked rate is the best mean target, or within the tie of it with more few-shot
+        means = {r: c["target"]["mean"] for r, c in entry["rates"].items()}
+        assert means[str(entry["best_rate"])] >= max(means.values()) - 0.026
+    for key in ("target", "few_shot"):
+        assert targets["best_differ"][key] == protocol.differs(picked[0][key], picked[1][key])
