@@ -60,6 +60,8 @@ if _DIR:
         rel = os.path.relpath(path, _ROOT)
         if rel.endswith((".py", ".pyc")) or rel.startswith((".venv", ".git" + os.sep)):
             return
+        if rel.split(os.sep)[0].endswith(".egg-info"):  # package metadata a build left, not data
+            return
         if os.path.isdir(path):  # a folder opened (to list or sync it) is not a read of its files
             return
         _opened[rel] = _opened.get(rel, False) or writes
