@@ -4,9 +4,11 @@ A fresh virtual environment in a temporary folder gets the pinned stack (the pac
 project's environment, minus the project itself: the network is closed, so they are hard-linked,
 not downloaded), and a wheel of the project built from this checkout. Each notebook,
 written by the site's own hook, is executed there with nbclient in a working folder outside the
-checkout: its first cell installs the project from the wheel (ATLAS_PROJECT, as a reader would
-point it at a download), and its settings are the snippet's first `# ci-args:` line without the
-folder flags (ATLAS_NOTEBOOK_ARGS), so that every run writes where a reader's notebook writes.
+checkout. The notebooks' install cell runs once first, with ATLAS_PROJECT pointing at the wheel (as
+a reader would point it at a download); in each notebook it then finds the project and does
+nothing. Each notebook's settings (ATLAS_NOTEBOOK_ARGS) are its snippet's first `# ci-args:` line
+without the folder flags, at the `SHORTEST` values, so that every run writes where a reader's
+notebook writes.
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def test_the_wheel_carries_the_base_model(outside):
 
 
 def test_every_notebook_runs_outside_the_checkout(outside):
-    """Each notebook runs to its end in the working folder, after its first cell installed the
+    """Each notebook runs to its end in the working folder, after the install cell installed the
     project: two at a time (the machine's two cores), each waiting for the notebooks whose saved
     model or results it reads."""
     env = {
@@ -210,9 +212,10 @@ def test_every_notebook_runs_outside_the_checkout(outside):
         "HF_HUB_OFFLINE": "1",
     }
     env.pop("ATLAS_PUBLISH", None)
-    # The first cell installs the project: once, before the notebooks run side by side
-    install = HOOKS.INSTALL_CELL
-    subprocess.run([outside["python"], "-c", install], env=env, check=True, cwd=outside["workdir"])
+    # The install cell installs the project once, before the notebooks run side by side
+    subprocess.run(
+        [outside["python"], "-c", HOOKS.INSTALL_CELL], env=env, check=True, cwd=outside["workdir"]
+    )
 
     def run(name: str, settings: str) -> dict:
         done = subprocess.run(
@@ -253,10 +256,6 @@ def test_every_notebook_runs_outside_the_checkout(outside):
         results = {key: future.result() for key, future in started.items()}
     for (name, settings), result in results.items():
         assert result["outputs"], f"notebook {name} ({settings}) printed nothing"
-    print(
-        "notebook seconds: "
-        + ", ".join(f"{n} {r['seconds']:.0f}" for (n, _), r in sorted(results.items()))
-    )
     installed = subprocess.run(
         [outside["python"], "-c", "import atlas; print(atlas.__file__, atlas.BASE_MODEL_DIR)"],
         capture_output=True,
