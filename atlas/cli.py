@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import json
 import math
 import os
 import shlex
@@ -45,6 +47,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """One line, not the usage block: the mistake and where to read the arguments."""
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def exit(self, status: int = 0, message: str | None = None):
+        """A refused run (an error, after the parse too: a snippet's own checks call `error`)
+        takes back the record of its settings written already: the run does not happen."""
+        if status:
+            _take_back_records()
+        super().exit(status, message)
 
 
 def parser(doc: str | None, results: str | None = None) -> argparse.ArgumentParser:
@@ -117,7 +126,9 @@ def parse(
     working directory where the package is installed instead of checked out; a folder
     given on the command line is relative to the working directory, with `~` expanded. No folder
     may be empty, lie in the published figures or the shipped model (unless publishing), or be the
-    model folder the run loads."""
+    model folder the run loads. The run's own folder (its model's, else its results') is held for
+    it (`hold`): a second run into it stops at once. A reader's run records its settings in its
+    results folder (`record`)."""
     if argv is None:  # a notebook kernel's own arguments are not the snippet's
         argv = shlex.split(os.environ.get(NOTEBOOK_ARGS, "")) if _in_notebook() else sys.argv[1:]
     args = p.parse_args(argv)
@@ -148,10 +159,110 @@ def parse(
     for dest, bound, what in _bounds(args):
         if getattr(args, dest) > bound:
             p.error(f"--{dest.replace('_', '-')} {getattr(args, dest)} is more than {what}")
+    # The folder a run writes its own kind of files into: its model, or its results when it saves
+    # no model (variants of one snippet share a results folder, each with files of its own)
+    own = getattr(args, "output_dir", None) or getattr(args, "results_dir", None)
+    if own is not None and _first_process():
+        problem = hold(own)
+        if problem:
+            flag = "--output-dir" if getattr(args, "output_dir", None) else "--results-dir"
+            p.error(f"{flag} {own}: {problem}")
+        if getattr(args, "results_dir", None) is not None and not publishing():
+            record(args, argv, p.prog)
     use_threads()
     if not _in_notebook():
         sys.excepthook = _one_line_errors
     return args
+
+
+def _first_process() -> bool:
+    """Whether this is the only process of the run, or the first of several (`accelerate launch`
+    starts one per device, all with the same folders: the first holds and records them)."""
+    return os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) == "0"
+
+
+def record_name(args: argparse.Namespace) -> str:
+    """The file a reader's run records its settings in, in its results folder: `run.json`, or
+    `run-<model folder>.json` for a run that saves a model (the variants of a snippet that share
+    a results folder save their models apart)."""
+    output = getattr(args, "output_dir", None)
+    return f"run-{Path(output).name}.json" if output else "run.json"
+
+
+def record(args: argparse.Namespace, argv: list[str], prog: str | None) -> None:
+    """Write the run's settings (every flag, defaults included; the seed among them) and the
+    command line as given into its results folder, before any work. If the snippet then refuses
+    its arguments (`parser.error` after `parse`), the record is taken back; a run that fails
+    later, its arguments accepted, leaves it. The published figures record theirs in their stamps
+    (tools/update_generated.py)."""
+    folder = args.results_dir
+    made = [f for f in (folder, *folder.parents) if not f.exists()]  # deepest first
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / record_name(args)
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    text = json.dumps(
+        {"snippet": prog or "notebook", "argv": argv, "settings": settings}, indent=1, default=str
+    )
+    _RECORDED.append((path, path.read_text() if path.is_file() else None, made))
+    path.write_text(text + "\n")
+
+
+# (record written, the record it replaced, the folders made for it): what a refused run takes back
+_RECORDED: list[tuple[Path, str | None, list[Path]]] = []
+
+
+def _take_back_records() -> None:
+    while _RECORDED:
+        path, before, made = _RECORDED.pop()
+        with contextlib.suppress(OSError):
+            if before is None:
+                path.unlink()
+            else:
+                path.write_text(before)
+        for folder in made:  # an empty folder the run made is removed too
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+_HELD: dict[Path, object] = {}  # folder -> the open lock file this process holds it by
+
+
+def hold(folder: Path) -> str | None:
+    """Hold `folder` for this process until it exits, so that two runs never mix their files in
+    one folder: None once held (or already held by this process), else why not (another run holds
+    it). The lock is a file in the system's temporary folder, named by the folder's path, so the
+    folder itself gets nothing extra; the operating system releases it when the process ends,
+    however it ends."""
+    try:
+        import fcntl
+    except ImportError:  # Windows has no flock: runs there are not kept apart
+        return None
+    if _in_notebook():  # an idle kernel would hold its folders until it is shut down
+        return None
+    folder = folder.expanduser().resolve()
+    if folder in _HELD:
+        return None
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    try:
+        handle = open(Path(tempfile.gettempdir()) / f"atlas-{digest}.lock", "a+")
+    except OSError:  # another user's lock file, a read-only temporary folder: no lock
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        return f"another run is writing into it ({holder}): wait for it, or give another folder"
+    except OSError:  # a file system without locks
+        handle.close()
+        return None
+    handle.truncate(0)
+    command = [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else ["python"]
+    handle.write(f"pid {os.getpid()}, {' '.join(command)}")
+    handle.flush()
+    _HELD[folder] = handle
+    return None
 
 
 def _given(argv: list[str]) -> dict[str, str]:

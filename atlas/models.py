@@ -6,6 +6,7 @@ error far from the cause; `resolve` says what is wrong first, without touching t
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -102,7 +103,83 @@ def resolve(model: str | Path) -> str:
             f"{path} holds a model but no tokenizer (tokenizer.json, tokenizer_config.json): "
             "save the tokenizer beside it with tokenizer.save_pretrained(dir)."
         )
+    problem = _not_a_causal_lm(path) or _vocabulary_mismatch(path)
+    if problem:
+        raise MissingFile(problem)
     return str(path)
+
+
+# The class-name endings of models that do not generate text (an encoder with a head of its own);
+# AutoModelForCausalLM would refuse them with a list of every class it knows, or load BERT as a
+# decoder without a word. (An allowlist of causal names would refuse Gemma 3's
+# ...ForConditionalGeneration, which AutoModelForCausalLM loads.)
+NOT_CAUSAL_ENDINGS = (
+    "ForMaskedLM",
+    "ForSequenceClassification",
+    "ForTokenClassification",
+    "ForQuestionAnswering",
+    "ForMultipleChoice",
+    "ForNextSentencePrediction",
+    "ForPreTraining",
+)
+
+
+def _config(path: Path) -> dict:
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except ValueError as error:
+        config = error
+    if not isinstance(config, dict):
+        raise MissingFile(
+            f"{path / 'config.json'} is not a JSON object ({config}): the copy is damaged; save "
+            "the model again with model.save_pretrained(dir)"
+        )
+    return config
+
+
+def _not_a_causal_lm(path: Path) -> str | None:
+    """Why the model in `path` is not one a causal-LM snippet can use (None if it is): an
+    encoder-decoder (T5, BART) or an encoder (BERT's masked LM), which AutoModelForCausalLM would
+    refuse with a list of every class it knows, or load as something else without a word."""
+    config = _config(path)
+    names = config.get("architectures") or []
+    what = ", ".join(names) or config.get("model_type", "a model")
+    hint = (
+        "these snippets train and prompt decoder-only language models (AutoModelForCausalLM), "
+        f"such as models/toy-base or --model {OFFLINE_REAL_MODEL}"
+    )
+    if config.get("is_encoder_decoder"):
+        return f"{path} holds an encoder-decoder model ({what}): {hint}"
+    if names and all(name.endswith(NOT_CAUSAL_ENDINGS) for name in names):
+        return f"{path} holds {what}, not a causal language model: {hint}"
+    return None
+
+
+def _vocabulary_mismatch(path: Path) -> str | None:
+    """Why the tokenizer in `path` does not fit its model (None if it does, or cannot be told
+    without loading): a token id past the model's embedding rows fails deep inside the forward
+    pass with an IndexError."""
+    config = _config(path)
+    rows = config.get("vocab_size") or (config.get("text_config") or {}).get("vocab_size")
+    tokenizer_file = path / "tokenizer.json"
+    if not isinstance(rows, int) or not tokenizer_file.is_file():
+        return None
+    try:
+        tokenizer = json.loads(tokenizer_file.read_text())
+    except ValueError as error:
+        return f"{tokenizer_file} is not valid JSON ({error}): save the tokenizer again"
+    if not isinstance(tokenizer, dict):
+        return f"{tokenizer_file} is not a tokenizer (not a JSON object): save the tokenizer again"
+    vocab = (tokenizer.get("model") or {}).get("vocab") or {}
+    ids = list(vocab.values()) if isinstance(vocab, dict) else list(range(len(vocab)))
+    ids += [t["id"] for t in tokenizer.get("added_tokens") or [] if isinstance(t.get("id"), int)]
+    if ids and max(ids) >= rows:
+        return (
+            f"the tokenizer in {path} has token ids up to {max(ids)}, but the model's embedding "
+            f"has {rows} rows (vocab_size): the tokenizer belongs to another model. Save the "
+            "model's own tokenizer beside it with tokenizer.save_pretrained(dir)"
+        )
+    return None
 
 
 OFFLINE_REAL_MODEL = "smollm2"  # the name of the real model the project ships (atlas.real_model)

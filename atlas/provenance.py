@@ -297,6 +297,13 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=12,
     ),
     Producer(
+        "chat_loss_turns",
+        "chat_loss_turns",
+        ("benchmarks/chat_loss_turns.py",),
+        runs=("snippets/chat_sft.py",),
+        minutes=16,
+    ),
+    Producer(
         "new_knowledge.sft",
         "new_knowledge",
         ("snippets/new_knowledge.py", "--model", "models/instruction-tuned"),

@@ -10,6 +10,7 @@ Each pitfall of the pitfalls page is one argument away from this run:
 
     python snippets/chat_sft.py                          # the recipe
     python snippets/chat_sft.py --loss all               # loss on the prompt too
+    python snippets/chat_sft.py --loss last              # loss on the last reply only
     python snippets/chat_sft.py --eos untrained          # EOS outside {% generation %}
     python snippets/chat_sft.py --eos pad-masked         # pad = EOS, masked by the collator
     python snippets/chat_sft.py --template none          # the same requests as plain text
@@ -18,6 +19,7 @@ Each pitfall of the pitfalls page is one argument away from this run:
     python snippets/chat_sft.py --model models/instruction-tuned   # start from an instruct model
 """
 # ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
+# ci-args: --max-steps 2 --eval-words 2 --loss last --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --max-steps 2 --eval-words 2 --eos pad-masked --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --max-steps 2 --eval-words 2 --packing wrapped --template none --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model {smollm2} --max-steps 1 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
@@ -32,9 +34,11 @@ parser = cli.parser(__doc__, results="chat_sft")
 parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)
 parser.add_argument(
     "--loss",
-    choices=["assistant", "all"],
+    choices=["assistant", "last", "all"],
     default="assistant",
-    help="loss on the assistant's turns only, or on the whole conversation",
+    help="loss on every assistant turn, on the last assistant turn only, or on the whole "
+    "conversation (with --template none the first two are the same: a plain row's completion "
+    "is its last reply)",
 )
 parser.add_argument(
     "--eos",
@@ -66,6 +70,8 @@ parser.add_argument(
 args = cli.parse(parser)
 if args.eos == "pad-masked" and args.packing == "bfd":
     parser.error("--eos pad-masked brings its own collator, which TRL's bfd packing cannot use")
+if args.loss == "last" and args.eos != "trained":
+    parser.error("--loss last masks by prompt and completion: use it with the default --eos")
 if args.eos == "untrained" and (args.loss == "all" or args.template == "none"):
     parser.error(
         "--eos untrained moves EOS out of the assistant mask: use the default --loss/--template"
@@ -126,6 +132,19 @@ if args.eos == "pad-masked":
         return classic([{"input_ids": f["input_ids"]} for f in features])
 
     config.assistant_only_loss = False  # this collator knows nothing of assistant masks
+# --8<-- [end:levers]
+
+# --8<-- [start:last_reply]
+if args.loss == "last":
+    # Loss on the last assistant turn only: each conversation as a prompt (every turn before the
+    # last reply) and a completion (that reply); TRL masks the prompt, first answers included.
+    dataset = Dataset.from_list(
+        [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
+    )
+    config.assistant_only_loss = False
+# --8<-- [end:last_reply]
+
+# --8<-- [start:plain_text_and_packing]
 if args.template == "none":
     # The same conversations as plain text: each request on its line, the answer on the next.
     def plain(messages: list[dict]) -> dict:
@@ -134,12 +153,12 @@ if args.template == "none":
 
     dataset = Dataset.from_list([plain(r["messages"]) for r in rows])
     config.assistant_only_loss = False
-    config.completion_only_loss = args.loss == "assistant"
+    config.completion_only_loss = args.loss != "all"  # the last reply is the completion
 if args.packing != "none":
     config.packing, config.packing_strategy = True, args.packing
     # rows of up to 256 tokens, 8 per step: about the tokens of 32 unpacked conversations
     config.max_length, config.per_device_train_batch_size = 256, 8
-# --8<-- [end:levers]
+# --8<-- [end:plain_text_and_packing]
 
 if config.assistant_only_loss and not has_generation_markers(tokenizer.chat_template):
     try:  # TRL marks the templates of known model families itself

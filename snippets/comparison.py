@@ -31,20 +31,42 @@ from atlas import MissingFile
 from atlas.plots import plot_comparison
 
 
-def load(relative: str) -> dict:
+class Results(dict):
+    """A results file's contents: a key it lacks names the file and the snippet to rerun."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as error:
+            data = error
+        if not isinstance(data, dict):
+            raise MissingFile(f"{path} is not a whole JSON object ({data}): {self.rerun}")
+        super().__init__(data)
+
+    @property
+    def rerun(self) -> str:
+        return f"run the snippet (or notebook) that writes {self.path.parent.name}/ again"
+
+    def __missing__(self, key):
+        raise MissingFile(f"{self.path} has no {key!r}: it is incomplete or older; {self.rerun}")
+
+
+def load(relative: str) -> Results:
     path = generated / relative
     if not path.is_file():
         raise MissingFile(
             f"{path} is missing: run the snippet (or notebook) that writes "
             f"{path.parent.name}/ first (`python tools/update_generated.py --list` names it)"
         )
-    return json.loads(path.read_text())
+    return Results(path)
 
 
 # --8<-- [start:rows]
 TARGET = load("single_task_finetuning/single_task_training.json")["task"]  # "spell"
 NOT_TRAINED = {"trainable_parameters": 0, "seconds": 0.0}
 NA_NO_INSTRUCTION = "n/a (examples only)"
+NA_NO_EXAMPLES = "n/a (no examples)"
 NA_CANNOT_GENERATE = "n/a (labels only, no text)"
 head = load("classification_head/classification_head_training.json")
 
@@ -60,7 +82,7 @@ def trained(folder: str, name: str) -> dict:
 
 base = columns(load("pretraining/base_model.json")["by_task"], TARGET)
 rows = {
-    "base model, zero-shot": {**NOT_TRAINED, **base},
+    "base model, zero-shot": {**NOT_TRAINED, **base, "few_shot": NA_NO_EXAMPLES},
     "base model, few-shot": {
         **NOT_TRAINED,
         **{k: NA_NO_INSTRUCTION for k in COLUMNS},

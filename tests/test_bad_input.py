@@ -78,6 +78,29 @@ def model_copy(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def odd_models(tmp_path_factory) -> dict[str, Path]:
+    """Copies of the base model whose config says something else: a masked LM (BERT's kind), an
+    encoder-decoder (T5's) and a model whose embedding is smaller than its tokenizer (the tokenizer
+    of another model saved beside it)."""
+    changes = {
+        "masked_lm": {"architectures": ["BertForMaskedLM"], "model_type": "bert"},
+        "encoder_decoder": {
+            "architectures": ["T5ForConditionalGeneration"],
+            "is_encoder_decoder": True,
+        },
+        "other_vocabulary": {"vocab_size": 8},
+    }
+    out = {}
+    for name, change in changes.items():
+        folder = tmp_path_factory.mktemp(name) / "model"
+        shutil.copytree(ROOT / "models" / "toy-base", folder)
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps(config | change))
+        out[name] = folder
+    return out
+
+
 # (snippet, arguments, words the error line must hold): the table of issue 11, one row each
 ARGUMENT_ROWS = {
     "misspelt --results-dir": (
@@ -203,6 +226,27 @@ ARGUMENT_ROWS = {
         ["--rank", "100000"],
         ["--rank", "width (128)"],
     ),
+    # refused by the snippet after the parse: the record of its settings is taken back
+    "last-reply loss with the pad-masked collator": (
+        "chat_sft",
+        ["--loss", "last", "--eos", "pad-masked"],
+        ["--loss last", "--eos"],
+    ),
+    "a masked language model": (
+        "zero_shot_prompting",
+        ["--model", "{masked_lm}"],
+        ["BertForMaskedLM", "not a causal language model", "--model smollm2"],
+    ),
+    "an encoder-decoder model": (
+        "few_shot_prompting",
+        ["--model", "{encoder_decoder}"],
+        ["encoder-decoder", "T5ForConditionalGeneration"],
+    ),
+    "a tokenizer of another model": (
+        "instruction_tuning",
+        ["--model", "{other_vocabulary}"],
+        ["has 8 rows", "tokenizer belongs to another model"],
+    ),
     "a prefix past the positions the model knows": (
         "prefix_tuning",
         ["--virtual-tokens", "5000"],
@@ -211,13 +255,26 @@ ARGUMENT_ROWS = {
 }
 
 
+# Rows whose mistake shows once the run has started (its arguments were fine): the results folder
+# then holds the record of the run's settings (atlas.cli.record) and nothing else. A run refused at
+# its arguments, by the parser or by the snippet's own checks, takes its record back.
+FAILS_AFTER_THE_ARGUMENTS = {"unknown English task"}
+
+
+def only_the_record(results: Path) -> bool:
+    """Whether `results` holds nothing but a run's record of its settings."""
+    names = [p.name for p in results.rglob("*")]
+    return len(names) == 1 and names[0].startswith("run") and names[0].endswith(".json")
+
+
 @pytest.mark.parametrize("row", ARGUMENT_ROWS)
 def test_a_mistake_in_the_arguments_stops_before_any_work(
-    row, tmp_path, empty_folder, config_only, no_tokenizer, model_copy
+    row, tmp_path, empty_folder, config_only, no_tokenizer, model_copy, odd_models
 ):
     snippet, args, words = ARGUMENT_ROWS[row]
     (tmp_path / "a-file").write_text("not a folder")
     fields = {
+        **odd_models,
         "tmp": tmp_path,
         "empty": empty_folder,
         "config_only": config_only,
@@ -235,7 +292,11 @@ def test_a_mistake_in_the_arguments_stops_before_any_work(
         proc.stderr
     )  # argparse's usage block is not repeated
     assert snapshot() == before, "a failed run changed the published figures or the shipped model"
-    assert not (tmp_path / "results").exists() and not (tmp_path / "x").exists(), line
+    assert not (tmp_path / "x").exists(), line
+    if row in FAILS_AFTER_THE_ARGUMENTS:
+        assert only_the_record(tmp_path / "results"), line
+    else:
+        assert not (tmp_path / "results").exists(), line
 
 
 def test_a_tokenizer_without_chat_template_names_the_flag_that_leaves_chat_out(tmp_path):
@@ -249,7 +310,7 @@ def test_a_tokenizer_without_chat_template_names_the_flag_that_leaves_chat_out(t
     ask = ["--model", str(model), "--eval-words", "1", "--results-dir", str(results)]
     proc = run("zero_shot_prompting", *ask)
     assert_one_clear_line(proc, "zero_shot_prompting", "no chat template", "--no-chat")
-    assert not results.exists()
+    assert only_the_record(results)
     proc = run("zero_shot_prompting", *ask, "--no-chat")
     assert proc.returncode == 0, proc.stderr[-3000:]
     figures = json.loads((results / "zero_shot.json").read_text())
@@ -361,6 +422,11 @@ def test_a_default_run_writes_its_own_folder_not_the_published_one():
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert snapshot() == before, "a reader's run changed the published figures"
         assert (runs / "by_shots.json").is_file()
+        # the folder records the run that wrote it: its settings, defaults included, as given
+        record = json.loads((runs / "run.json").read_text())
+        assert record["argv"] == ["--eval-words", "1"]
+        assert record["settings"]["eval_words"] == 1
+        assert record["settings"]["results_dir"] == str(runs)
     finally:
         if not existed:
             shutil.rmtree(runs, ignore_errors=True)
@@ -391,6 +457,50 @@ def test_an_offline_hub_id_answers_at_once_and_names_the_shipped_copy():
     )
     assert time.perf_counter() - start < 10
     assert_one_clear_line(proc, "zero_shot_prompting", "gpt2 is a Hub id", "--model smollm2")
+
+
+def test_a_second_run_into_a_folder_in_use_stops_at_once(tmp_path):
+    """Two runs into one results folder would mix their files (last writer wins): while one
+    runs, the other stops with one line; when the first has ended, however it ended, the folder is
+    free again."""
+    folder = tmp_path / "results"
+    first = subprocess.Popen(
+        [sys.executable, str(ROOT / "snippets" / "zero_shot_prompting.py")]
+        + ["--eval-words", "5000", "--results-dir", str(folder)],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while not (folder / "run.json").exists():  # written once the folder is held
+            assert first.poll() is None and time.time() < deadline, "the first run did not start"
+            time.sleep(0.2)
+        second = run("zero_shot_prompting", "--eval-words", "1", "--results-dir", str(folder))
+        assert_one_clear_line(second, "zero_shot_prompting", "another run is writing into it")
+        assert json.loads((folder / "run.json").read_text())["settings"]["eval_words"] == 5000
+    finally:
+        first.kill()
+        first.wait()
+    again = run("toy_world", "--results-dir", str(folder), timeout=120)
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [('{"task": "sp', ["is not a whole JSON object"]), ("{}", ["has no 'task'"])],
+)
+def test_a_damaged_results_file_names_itself_in_the_comparison(tmp_path, text, words):
+    generated = tmp_path / "generated"
+    shutil.copytree(GENERATED_DIR, generated, ignore=shutil.ignore_patterns("*.png", "*.onnx"))
+    damaged = generated / "single_task_finetuning" / "single_task_training.json"
+    damaged.write_text(text)
+    proc = run(
+        "comparison",
+        *("--generated-dir", str(generated), "--results-dir", str(tmp_path / "results")),
+    )
+    assert_one_clear_line(proc, "comparison", str(damaged), "run the snippet", *words)
 
 
 def test_asking_for_more_words_than_a_run_can_draw_raises_at_once():

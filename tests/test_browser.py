@@ -575,6 +575,53 @@ def test_notebook_downloads(context, origin):
     page.close()
 
 
+def test_a_figure_opens_full_size(browser, origin):
+    """On a phone, the front page's plot opens full size on a tap (the lightbox, from the site's
+    own files), with its description as caption, and closes with Escape."""
+    context = browser.new_context(viewport=PHONE)
+    try:
+        tab = Tab(context, origin)
+        page = tab.page
+        page.goto(f"{origin}/", wait_until="load")
+        figure = page.locator("a.glightbox img[src*='generated/comparison/comparison.png']")
+        figure.scroll_into_view_if_needed()
+        figure.click()
+        shown = page.locator(".glightbox-container .gslide-image img")
+        shown.wait_for(timeout=5_000)
+        assert "comparison.png" in shown.get_attribute("src")
+        width = shown.evaluate("e => e.getBoundingClientRect().width")
+        assert width > figure.evaluate("e => e.getBoundingClientRect().width") * 0.95, width
+        assert "What each technique leaves" in page.inner_text(".glightbox-container")
+        page.keyboard.press("Escape")
+        page.locator(".glightbox-container").wait_for(state="detached", timeout=5_000)
+        assert not tab.errors and not tab.foreign, tab.errors + tab.foreign
+    finally:
+        context.close()
+
+
+def test_a_wide_table_keeps_its_first_column_on_a_phone(browser, origin):
+    """At 390 px the parameter-efficient page's widest table scrolls in its own box, and its
+    first column stays where it was while the numbers scroll past."""
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = Tab(context, origin).page
+        page.goto(f"{origin}/techniques/peft-finetuning/", wait_until="load")
+        table = page.locator(".md-typeset__scrollwrap:has(th:nth-child(9))").first
+        box = table.evaluate(
+            """wrap => {
+                 const cell = wrap.querySelector('tbody td:first-child');
+                 const before = cell.getBoundingClientRect().left;
+                 wrap.scrollLeft = wrap.scrollWidth;
+                 return {before, after: cell.getBoundingClientRect().left,
+                         scrolled: wrap.scrollLeft, wide: wrap.scrollWidth > wrap.clientWidth};
+               }"""
+        )
+        assert box["wide"] and box["scrolled"] > 0, box
+        assert abs(box["after"] - box["before"]) < 1, box
+    finally:
+        context.close()
+
+
 def test_light_and_dark_schemes(browser, origin):
     context = browser.new_context(viewport=DESKTOP, color_scheme="light")  # its own: choices stick
     tab = Tab(context, origin)
@@ -597,6 +644,10 @@ def test_light_and_dark_schemes(browser, origin):
             backgrounds.setdefault(
                 scheme, page.evaluate("getComputedStyle(document.body).backgroundColor")
             )
+            # the front page's plot: drawn on white, inverted in the dark scheme only
+            plot = page.locator("img[src*='generated/comparison/comparison.png']")
+            inverted = "invert" in plot.evaluate("e => getComputedStyle(e).filter")
+            assert inverted == (scheme == "slate"), f"{scheme}: plot filter inverted={inverted}"
             page.screenshot(path=SHOTS / f"{'dark' if scheme == 'slate' else 'light'}.png")
         assert backgrounds["default"] != backgrounds["slate"], (
             f"both schemes paint {backgrounds['slate']} ({screenshot(page, '', 'palette')})"
@@ -728,6 +779,68 @@ def test_playground_marks_answers_with_the_toy_worlds_tasks(playground_tab):
     )
     for task, answers in zip(world.TASKS, got):
         assert answers == [world.answer(task, w) for w in words], task
+
+
+ENGLISH_WORDS = ["planet", "hello", "cat", "dog", "world", "strength", "apple", "quiz", "rhythm"]
+
+
+def test_playground_knows_the_toy_worlds_words(playground_tab):
+    """The page's word shape, held-out split and word drawing are atlas.world's: every word of a
+    run, training and held-out, is toy-shaped and no English word above is; the held-out test is
+    world.is_eval_word; a drawn word is a toy-shaped held-out word."""
+    from atlas import world
+
+    words = world.words("eval", 2000) + world.words("train", 2000)
+    got = playground_tab.page.evaluate(
+        """({words, english}) => {
+             const p = window.atlasPlayground;
+             return {letters: p.letters, shaped: words.map(p.toyShaped),
+                     held: words.concat(english).map(p.heldOut),
+                     english: english.map(p.toyShaped),
+                     drawn: Array.from({length: 200}, p.drawHeldOutWord)};
+           }""",
+        {"words": words, "english": ENGLISH_WORDS},
+    )
+    assert got["letters"] == {"vowels": world.VOWELS, "consonants": world.CONSONANTS}
+    assert all(got["shaped"]) and not any(got["english"]), got["english"]
+    assert got["held"] == [world.is_eval_word(w) for w in words + ENGLISH_WORDS]
+    assert all(world.is_eval_word(w) and 4 <= len(w) <= 7 for w in got["drawn"])
+    shaped = playground_tab.page.evaluate(
+        "words => words.map(window.atlasPlayground.toyShaped)", got["drawn"]
+    )
+    assert all(shaped)
+    assert len(set(got["drawn"])) > 100  # drawn afresh, not from a short list
+
+
+def test_playground_warns_on_a_word_outside_the_toy_world(playground_tab):
+    """An English word is answered, under a warning that says why the models fail on it;
+    "Another word" puts a held-out toy word in its place."""
+    page = playground_tab.page
+    answered = "() => document.querySelector('#atlas-playground').dataset.answered"
+
+    def ask(action) -> None:
+        """Do `action`, then wait until the page has answered the new question."""
+        before = page.evaluate(answered)
+        action()
+        page.wait_for_function(
+            f"before => ({answered})() !== before && "
+            "!document.querySelector('.atlas-pg-answers[aria-busy]')",
+            arg=before,
+            timeout=30_000,
+        )
+
+    ask(lambda: page.fill("input[name=word]", "planet"))
+    note = page.locator(".atlas-pg-word-note.atlas-pg-warning")
+    assert "not a word of the toy world" in note.inner_text()
+    assert note.locator("a[href$='concepts/user-task/']").count() == 1
+    assert "planet" in page.inner_text(".atlas-pg-prompt")
+    marks = page.locator(".atlas-pg-answers .atlas-pg-right, .atlas-pg-answers .atlas-pg-wrong")
+    assert marks.count() == page.locator(".atlas-pg-answers tbody tr").count()  # answered all
+    ask(lambda: page.click("button.atlas-pg-another"))
+    word = page.input_value("input[name=word]")
+    assert word != "planet" and page.locator(".atlas-pg-word-note.atlas-pg-warning").count() == 0
+    assert "held-out word" in page.inner_text(".atlas-pg-word-note")
+    assert word in page.inner_text(".atlas-pg-prompt")
 
 
 def test_playground_explains_a_bad_word(playground_tab):

@@ -18,6 +18,7 @@ COMPARING = [
     "new_knowledge",
     "dpo_start",
     "lora_targets",
+    "chat_loss_turns",
 ]
 
 

@@ -126,6 +126,18 @@ def test_notebooks_are_titled_apart_from_their_pages(built_site):
         assert f"- [{title}]({config()['site_url']}{page}/)" in llms, page
 
 
+def test_a_notebook_page_shows_the_technique_not_its_settings_code(built_site):
+    """A notebook page says where the settings are and leaves their code (the argument parser)
+    out; the downloaded notebook keeps it, folded (tests/test_notebooks.py)."""
+    for snippet in SNIPPETS:
+        page = built_site.site / "notebooks" / snippet.stem / "index.html"
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        assert "Settings." in text and "ATLAS_NOTEBOOK_ARGS" in text, snippet.name
+        assert "cli.parse(" not in text and "cli.parser(" not in text, snippet.name
+        downloaded = json.loads((page.parent / f"{snippet.stem}.ipynb").read_text())
+        assert any("cli.parse(" in "".join(c["source"]) for c in downloaded["cells"]), snippet.name
+
+
 def test_search_indexes_a_notebook_as_a_short_page(built_site):
     """The search index holds each notebook once, under its page's title, with its introduction
     (the snippet's docstring) and none of its code cells: a search finds the page that explains

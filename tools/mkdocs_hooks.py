@@ -65,9 +65,50 @@ if importlib.util.find_spec("atlas") is None:
     subprocess.check_call([*pip, PROJECT])"""
 
 
+# A snippet's settings (its imports and argument parser, up to the end of its `args =
+# cli.parse(...)` statement) are, in a notebook, a folded cell of their own, tagged so that the
+# site's notebook page leaves their code out (mkdocs.yml, mkdocs-jupyter's remove_input_tags); the
+# downloaded notebook keeps it, folded.
+SETTINGS_TAG = "settings"
+
+
+def settings_note(source: str) -> str:
+    """The markdown cell before a notebook's settings: what they are and how to change them, with
+    an example of a flag the snippet has."""
+    example = next(
+        (
+            f" (for a shorter run: `%env ATLAS_NOTEBOOK_ARGS={flag}`, before this cell)"
+            for flag in ("--max-steps 20", "--eval-words 5")
+            if f'"{flag.split()[0]}"' in source
+        ),
+        "",
+    )
+    return (
+        "**Settings.** The next cell (folded: open it to read it) imports the project and reads "
+        "the run's settings, each a flag with the default the site's own run used. In a notebook "
+        "the defaults apply, or the flags in the environment variable `ATLAS_NOTEBOOK_ARGS`"
+        f"{example}. Every value is checked before any work: a mistake stops here with one line. "
+        "The technique starts below it."
+    )
+
+
+def settings_end(tree: ast.Module) -> int:
+    """The last line (1-based) of the snippet's top-level `args = cli.parse(...)` statement."""
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["args"]
+            and isinstance(node.value, ast.Call)
+            and ast.unparse(node.value.func) == "cli.parse"
+        ):
+            return node.end_lineno
+    raise ValueError("no top-level `args = cli.parse(...)` statement")
+
+
 def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
     source = path.read_text()
-    docstring = ast.get_docstring(ast.parse(source)) or ""
+    tree = ast.parse(source)
+    docstring = ast.get_docstring(tree) or ""
     body = source
     if docstring:  # the module docstring becomes the first (markdown) cell
         body = source.split('"""', 2)[2].lstrip("\n")
@@ -76,6 +117,8 @@ def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
         nbformat.v4.new_code_cell(INSTALL_CELL),
     ]
     chunk: list[str] = []
+    last_setting = settings_end(tree)
+    first_line = len(source.splitlines()) - len(body.splitlines()) + 1  # body's first, in source
 
     def flush():
         text = "\n".join(chunk).strip("\n")
@@ -83,8 +126,20 @@ def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
             cells.append(nbformat.v4.new_code_cell(text))
         chunk.clear()
 
-    for line in body.splitlines():
+    for number, line in enumerate(body.splitlines(), start=first_line):
         if CI_ARGS.match(line):  # how the tests run the script: not the reader's business here
+            continue
+        if number == last_setting:
+            # The plumbing before the technique: the settings, as a folded cell of their own
+            chunk.append(line)
+            text = "\n".join(chunk).strip("\n")
+            chunk.clear()
+            cells.append(nbformat.v4.new_markdown_cell(settings_note(source)))
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    text, metadata={"jupyter": {"source_hidden": True}, "tags": [SETTINGS_TAG]}
+                )
+            )
             continue
         m = MARKER.match(line)
         if m:

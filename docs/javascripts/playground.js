@@ -9,7 +9,9 @@ const SITE_ROOT = new URL("../", import.meta.url);
 const DATA_DIR = new URL("generated/playground/", SITE_ROOT);
 const WORD = /^[a-z]+$/;
 
-let loaded = null; // Promise of {ort, spec, tokenizer, sessions}, shared by every visit
+let loaded = null; // Promise of {ort, spec, tokenizer, sessions, ...}, shared by every visit
+let listener = () => {}; // the open page's progress report (the last visit's)
+let lastProgress = null;
 
 // The toy world's tasks, for marking an answer right or wrong on any word the reader types; the
 // test compares them with atlas.world on many words.
@@ -30,6 +32,47 @@ const TASK_ANSWERS = {
   vowel_count: (w) => String([...w].filter((c) => VOWELS.includes(c)).length),
   consonant_count: (w) => String([...w].filter((c) => !VOWELS.includes(c)).length),
 };
+
+// The toy world's words (atlas.world._make_word): an optional vowel, then two or three syllables of
+// a consonant, a vowel and sometimes a consonant, cut at seven letters. A word of another shape
+// ("planet", "hello") is one no model ever saw: the page answers it, with a warning. The test
+// checks these against atlas.world on all of a run's words, training and held-out.
+const CONSONANTS = "bdfgklmnprstvz";
+const SYLLABLE = `[${CONSONANTS}][${VOWELS}][${CONSONANTS}]?`;
+const WHOLE_WORD = new RegExp(`^[${VOWELS}]?(?:${SYLLABLE}){2,3}$`);
+const CUT_WORD = new RegExp(`^[${VOWELS}]?(?:${SYLLABLE}){1,3}[${CONSONANTS}]$`);
+
+function toyShaped(word) {
+  return word.length >= 4 && word.length <= 7 && (WHOLE_WORD.test(word) || (word.length === 7 && CUT_WORD.test(word)));
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function heldOut(word) {
+  // atlas.world.is_eval_word: a fixed one-in-eight share of all words (by CRC-32) is never trained on
+  let c = 0xffffffff;
+  for (const byte of new TextEncoder().encode(word)) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return ((c ^ 0xffffffff) >>> 0) % 8 === 0;
+}
+
+function drawHeldOutWord() {
+  // A new held-out word, drawn as the toy world draws its words (not one of its fixed lists).
+  const pick = (letters) => letters[Math.floor(Math.random() * letters.length)];
+  for (;;) {
+    const syllables = [];
+    const count = pick([2, 2, 3]);
+    for (let i = 0; i < count; i++) {
+      syllables.push(pick(CONSONANTS) + pick(VOWELS) + (Math.random() < 0.25 ? pick(CONSONANTS) : ""));
+    }
+    if (Math.random() < 0.15) syllables.unshift(pick(VOWELS));
+    const word = syllables.join("").slice(0, 7);
+    if (heldOut(word)) return word;
+  }
+}
 
 class Tokenizer {
   // The toy tokenizer: special tokens first, then one token per character.
@@ -150,38 +193,80 @@ async function fetchOk(url) {
   return response;
 }
 
-async function load(progress = () => {}) {
+async function download(url, received) {
+  // The file's bytes, reporting each chunk as it arrives (received(bytes so far of this file)).
+  const response = await fetchOk(url);
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    received(size);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+async function load(progress = null) {
+  // {ort, spec, sizes, tokenizer, sessions: Map(model key -> Promise of its session), allReady}.
+  // It resolves once the small files and the runtime are there; each model's session resolves
+  // when that model has arrived, so that the page can show its answers before the others'.
+  if (progress) {
+    listener = progress;
+    if (lastProgress) progress(lastProgress);
+  }
   if (!loaded) {
     loaded = (async () => {
       const started = performance.now();
       const spec = await (await fetchOk(new URL("playground.json", DATA_DIR))).json();
       const sizes = await (await fetchOk(new URL("export.json", DATA_DIR))).json();
-      const megabytes = (sizes.total_float16_bytes + sizes.runtime_bytes) / 1e6;
-      let ready = 0;
-      const report = () =>
-        progress(`Loading the ${spec.models.length} models and their runtime, ${megabytes.toFixed(0)} MB ` +
-                 `the first time: ${ready} of ${spec.models.length} ready…`);
-      report();
       const runtime = new URL(spec.runtime, SITE_ROOT); // the vendored onnxruntime-web
       const ort = await import(new URL(spec.runtime_module, runtime).href);
       ort.env.wasm.wasmPaths = runtime.href;
       ort.env.wasm.numThreads = 1; // threads need a cross-origin-isolated page; one is enough here
       ort.env.logLevel = "error";
-      // All models at once: their downloads overlap, and the slowest one sets the wait.
+      const received = new Map(spec.models.map((m) => [m.key, 0]));
+      let ready = 0;
+      const report = () => {
+        lastProgress = {
+          ready,
+          models: spec.models.length,
+          bytes: [...received.values()].reduce((a, b) => a + b, 0),
+          totalBytes: sizes.total_float16_bytes,
+        };
+        listener(lastProgress);
+      };
+      report();
+      // All models at once: their downloads overlap, and each answers as soon as it is there.
       const sessions = new Map(
-        await Promise.all(
-          spec.models.map(async (model) => {
-            const bytes = await (await fetchOk(new URL(model.file, DATA_DIR))).arrayBuffer();
+        spec.models.map((model) => [
+          model.key,
+          (async () => {
+            const bytes = await download(new URL(model.file, DATA_DIR), (n) => {
+              received.set(model.key, n);
+              report();
+            });
             const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
             ready += 1;
             report();
-            return [model.key, session];
-          })
-        )
+            return session;
+          })(),
+        ])
       );
-      return { ort, spec, tokenizer: new Tokenizer(spec), sessions, loadMs: performance.now() - started };
+      const allReady = Promise.all(sessions.values()).then(() => performance.now() - started);
+      allReady.catch(() => (loaded = null)); // a failed load may be retried on the next visit
+      return { ort, spec, sizes, tokenizer: new Tokenizer(spec), sessions, allReady };
     })();
-    loaded.catch(() => (loaded = null)); // a failed load may be retried on the next visit
+    loaded.catch(() => (loaded = null));
   }
   return loaded;
 }
@@ -249,6 +334,8 @@ function fillTemplates(spec, form, wanted) {
   form.template.closest("label").hidden = p.templates === "-";
 }
 
+const LOADING = "loading the model…";
+
 async function mount(root) {
   const status = element("p", { class: "atlas-pg-status", role: "status" }, "Loading the models…");
   root.replaceChildren(status);
@@ -265,8 +352,22 @@ async function mount(root) {
     return;
   }
   let state;
+  let answered = false; // once every model has answered, the status says so instead
+  let shown = "";
+  const progress = ({ ready, models, bytes, totalBytes }) => {
+    if (!root.isConnected || answered || status.classList.contains("atlas-pg-error")) return;
+    // A new text only when a model is ready or another megabyte is in: the status is read out
+    const step = `${ready}/${Math.floor(bytes / 1e6)}`;
+    if (step === shown) return;
+    shown = step;
+    status.textContent = ready === models
+      ? `All ${models} models are here.`
+      : `Downloading the ${models} models (${(totalBytes / 1e6).toFixed(1)} MB, once): ` +
+        `${(bytes / 1e6).toFixed(1)} MB so far, ${ready} of ${models} ready; ` +
+        "each answers as soon as it is here.";
+  };
   try {
-    state = await load((text) => (status.textContent = text));
+    state = await load(progress);
   } catch (error) {
     fail(`The models could not be loaded (${error.message}). Reload the page to try again.`);
     return;
@@ -288,6 +389,7 @@ async function mount(root) {
       row.classList.add("atlas-pg-preset");
       name.append(element("span", { class: "atlas-pg-linked" }, "the linked page's model"));
     }
+    cells[0].append(element("em", {}, LOADING));
     rows.set(model.key, cells);
     body.append(row);
   }
@@ -304,15 +406,51 @@ async function mount(root) {
     { class: "atlas-pg-answers md-typeset__scrollwrap" },
     element("div", { class: "md-typeset__table" }, table)
   );
+  // The word, and a button that draws a new held-out word of the toy world
+  const another = element(
+    "button",
+    { type: "button", class: "atlas-pg-another", title: "a word of the toy world no model was trained on" },
+    "Another word"
+  );
+  const wordControl = element(
+    "div",
+    { class: "atlas-pg-word" },
+    label("Word", form.word),
+    another
+  );
+  const wordNote = element("p", { class: "atlas-pg-word-note", id: "atlas-pg-word-note", "aria-live": "polite" });
+  form.word.setAttribute("aria-describedby", "atlas-pg-word-note");
+  const userTask = new URL("concepts/user-task/", SITE_ROOT).href;
+  const describe = (word) => {
+    wordNote.classList.toggle("atlas-pg-warning", !toyShaped(word));
+    if (!toyShaped(word)) {
+      wordNote.replaceChildren(
+        `⚠ “${word}” is not a word of the toy world. Its words are four to seven letters of ` +
+        "made-up syllables (a consonant, a vowel, sometimes another consonant: “kitab”, “sume”), " +
+        "without c, h, j, q, w, x or y, and the models learned every task on such words alone: " +
+        "expect wrong answers. A model does a task on inputs like the ones it was trained on (",
+        element("a", { href: userTask }, "the user task"),
+        "); “Another word” draws one it can do."
+      );
+    } else if (heldOut(word)) {
+      wordNote.replaceChildren(`“${word}” is a held-out word of the toy world: no model was trained on it.`);
+    } else {
+      wordNote.replaceChildren(
+        `“${word}” is a training word of the toy world: the fine-tuned models may have seen it in ` +
+        "training. “Another word” draws a held-out one."
+      );
+    }
+  };
   root.replaceChildren(
     element(
       "div",
       { class: "atlas-pg-controls" },
       label("Task", form.task),
-      label("Word", form.word),
+      wordControl,
       label("Input presentation", form.presentation),
       label("Instruction template", form.template)
     ),
+    wordNote,
     status,
     element("p", { class: "atlas-pg-caption" }, "The prompt every model receives:"),
     promptBox,
@@ -320,6 +458,10 @@ async function mount(root) {
   );
   fillTemplates(spec, form, params.get("template"));
 
+  const arrived = new Set(); // the models that are here
+  for (const model of spec.models) {
+    state.sessions.get(model.key).then(() => arrived.add(model.key), () => {});
+  }
   let run = 0;
   let timer = null;
   const answerAll = async () => {
@@ -332,6 +474,7 @@ async function mount(root) {
         "lowercase letters, and its tasks know nothing else."
       );
       promptBox.textContent = "";
+      wordNote.replaceChildren();
       // No answers to a question that was not asked: the last word's would read as this one's.
       for (const cells of rows.values()) for (const cell of cells) cell.replaceChildren();
       return;
@@ -341,6 +484,7 @@ async function mount(root) {
     const prompt = buildPrompt(spec, task, presentation.key, word, Number(form.template.value));
     const expected = TASK_ANSWERS[task](word);
     promptBox.textContent = showPrompt(prompt);
+    describe(word);
     const url = new URL(location.href);
     url.searchParams.set("task", task);
     url.searchParams.set("word", word);
@@ -350,12 +494,41 @@ async function mount(root) {
     if (!preset) url.searchParams.delete("model");
     history.replaceState(history.state, "", url);
     status.className = "atlas-pg-status";
-    status.textContent = "Answering…";
+    if (answered) status.textContent = "Answering…";
+    else if (lastProgress) {
+      shown = "";
+      progress(lastProgress); // an error text of an earlier word gives way to the download's
+    }
+    for (const [key, cells] of rows) {
+      if (!arrived.has(key) && !cells[0].hasChildNodes()) cells[0].append(element("em", {}, LOADING));
+    }
     answers.setAttribute("aria-busy", "true");
     const maxNew = budget(state, word); // one budget for every model
+    const failed = [];
+    // Each model as soon as it is here: the first to arrive answers first.
+    const pending = new Map(
+      spec.models.map((m) => [
+        m.key,
+        state.sessions.get(m.key).then(
+          (session) => [m, session, null],
+          (error) => [m, null, error]
+        ),
+      ])
+    );
     try {
-      for (const model of spec.models) {
-        const result = await greedy(state, state.sessions.get(model.key), prompt, maxNew);
+      while (pending.size) {
+        const [model, session, loadError] = await Promise.race(pending.values());
+        pending.delete(model.key);
+        if (current !== run || !root.isConnected) return; // the question changed meanwhile
+        if (loadError) {
+          failed.push(`the ${model.label} could not be loaded (${loadError.message})`);
+          const [answer, verdict, probabilities] = rows.get(model.key);
+          answer.replaceChildren(element("em", {}, "not loaded"));
+          verdict.replaceChildren();
+          probabilities.replaceChildren();
+          continue;
+        }
+        const result = await greedy(state, session, prompt, maxNew);
         if (current !== run || !root.isConnected) return; // the question changed meanwhile
         const [answer, verdict, probabilities] = rows.get(model.key);
         answer.replaceChildren(result.prediction ? element("code", {}, result.prediction) : element("em", {}, "nothing"));
@@ -382,7 +555,12 @@ async function mount(root) {
     } finally {
       if (current === run) answers.removeAttribute("aria-busy");
     }
-    status.textContent = `${spec.models.length} models answered, in your browser.`;
+    answered = true;
+    if (failed.length) {
+      fail(`${failed.join("; ")}. The others answered; reload the page to try again.`);
+    } else {
+      status.textContent = `${spec.models.length} models answered, in your browser.`;
+    }
     root.dataset.answered = String(current);
   };
   const soon = () => {
@@ -399,6 +577,10 @@ async function mount(root) {
   });
   form.template.addEventListener("change", soon);
   form.word.addEventListener("input", soon);
+  another.addEventListener("click", () => {
+    form.word.value = drawHeldOutWord();
+    answerAll();
+  });
   await answerAll();
 }
 
@@ -408,14 +590,19 @@ window.atlasPlayground = {
   async answer({ model, task, presentation, word, template_id }) {
     const state = await load();
     const prompt = buildPrompt(state.spec, task, presentation, word, template_id);
-    return greedy(state, state.sessions.get(model), prompt, budget(state, word));
+    return greedy(state, await state.sessions.get(model), prompt, budget(state, word));
   },
   async budget(word) {
     return budget(await load(), word);
   },
   async loadMs() {
-    return (await load()).loadMs;
+    return (await load()).allReady; // from the first request to the last model ready
   },
+  // the toy world's word shape and held-out split, for the test to compare with atlas.world
+  letters: { vowels: VOWELS, consonants: CONSONANTS },
+  toyShaped,
+  heldOut,
+  drawHeldOutWord,
   firstAnswerMs: null,
 };
 

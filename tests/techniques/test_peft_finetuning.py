@@ -426,3 +426,15 @@ def test_targets_verdicts_follow_the_seed_ranges(targets):
         assert means[str(entry["best_rate"])] >= max(means.values()) - 0.026
     for key in ("target", "few_shot"):
         assert targets["best_differ"][key] == protocol.differs(picked[0][key], picked[1][key])
+
+
+def test_targets_baseline_spells_nothing_and_every_run_lost_few_shot(targets):
+    """#lora-targets: 'every spelled word in the table was learned' (the base model spells no
+    bare word) and 'every few-shot point below that baseline was lost' (no run keeps
+    as much few-shot as the base model has)."""
+    rows = json.loads((GENERATED_DIR / "comparison" / "comparison.json").read_text())["rows"]
+    assert rows["base model, zero-shot"]["target_bare"] == 0
+    baseline = rows["base model, few-shot"]["few_shot"]
+    for entry in targets["variants"].values():
+        for cell in entry["rates"].values():
+            assert cell["few_shot"]["max"] < baseline, (cell, baseline)
