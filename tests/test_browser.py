@@ -575,53 +575,6 @@ def test_notebook_downloads(context, origin):
     page.close()
 
 
-def test_a_figure_opens_full_size(browser, origin):
-    """On a phone, the front page's plot opens full size on a tap (the lightbox, from the site's
-    own files), with its description as caption, and closes with Escape."""
-    context = browser.new_context(viewport=PHONE)
-    try:
-        tab = Tab(context, origin)
-        page = tab.page
-        page.goto(f"{origin}/", wait_until="load")
-        figure = page.locator("a.glightbox img[src*='generated/comparison/comparison.png']")
-        figure.scroll_into_view_if_needed()
-        figure.click()
-        shown = page.locator(".glightbox-container .gslide-image img")
-        shown.wait_for(timeout=5_000)
-        assert "comparison.png" in shown.get_attribute("src")
-        width = shown.evaluate("e => e.getBoundingClientRect().width")
-        assert width > figure.evaluate("e => e.getBoundingClientRect().width") * 0.95, width
-        assert "What each technique leaves" in page.inner_text(".glightbox-container")
-        page.keyboard.press("Escape")
-        page.locator(".glightbox-container").wait_for(state="detached", timeout=5_000)
-        assert not tab.errors and not tab.foreign, tab.errors + tab.foreign
-    finally:
-        context.close()
-
-
-def test_a_wide_table_keeps_its_first_column_on_a_phone(browser, origin):
-    """At 390 px the parameter-efficient page's widest table scrolls in its own box, and its
-    first column stays where it was while the numbers scroll past."""
-    context = browser.new_context(viewport=PHONE)
-    try:
-        page = Tab(context, origin).page
-        page.goto(f"{origin}/techniques/peft-finetuning/", wait_until="load")
-        table = page.locator(".md-typeset__scrollwrap:has(th:nth-child(9))").first
-        box = table.evaluate(
-            """wrap => {
-                 const cell = wrap.querySelector('tbody td:first-child');
-                 const before = cell.getBoundingClientRect().left;
-                 wrap.scrollLeft = wrap.scrollWidth;
-                 return {before, after: cell.getBoundingClientRect().left,
-                         scrolled: wrap.scrollLeft, wide: wrap.scrollWidth > wrap.clientWidth};
-               }"""
-        )
-        assert box["wide"] and box["scrolled"] > 0, box
-        assert abs(box["after"] - box["before"]) < 1, box
-    finally:
-        context.close()
-
-
 def test_light_and_dark_schemes(browser, origin):
     context = browser.new_context(viewport=DESKTOP, color_scheme="light")  # its own: choices stick
     tab = Tab(context, origin)

@@ -217,7 +217,7 @@ async function download(url, received) {
 }
 
 async function load(progress = null) {
-  // {ort, spec, sizes, tokenizer, sessions: Map(model key -> Promise of its session), allReady}.
+  // {ort, spec, sizes, tokenizer, sessions: Map(model key: Promise of its session), loadedAll}.
   // It resolves once the small files and the runtime are there; each model's session resolves
   // when that model has arrived, so that the page can show its answers before the others'.
   if (progress) {
@@ -262,9 +262,9 @@ async function load(progress = null) {
           })(),
         ])
       );
-      const allReady = Promise.all(sessions.values()).then(() => performance.now() - started);
-      allReady.catch(() => (loaded = null)); // a failed load may be retried on the next visit
-      return { ort, spec, sizes, tokenizer: new Tokenizer(spec), sessions, allReady };
+      const loadedAll = Promise.all(sessions.values()).then(() => performance.now() - started);
+      loadedAll.catch(() => (loaded = null)); // a failed load may be retried on the next visit
+      return { ort, spec, sizes, tokenizer: new Tokenizer(spec), sessions, loadedAll };
     })();
     loaded.catch(() => (loaded = null));
   }
@@ -596,7 +596,7 @@ window.atlasPlayground = {
     return budget(await load(), word);
   },
   async loadMs() {
-    return (await load()).allReady; // from the first request to the last model ready
+    return (await load()).loadedAll; // from the first request to the last model ready
   },
   // the toy world's word shape and held-out split, for the test to compare with atlas.world
   letters: { vowels: VOWELS, consonants: CONSONANTS },
