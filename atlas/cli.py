@@ -299,16 +299,18 @@ def _bounds(args: argparse.Namespace) -> list[tuple[str, int, str]]:
     """Upper bounds that the data and the model can meet, for the flags a run has."""
     from atlas import world
 
-    out = []
-    if isinstance(getattr(args, "eval_words", None), int):
-        out.append(("eval_words", world.MAX_WORDS, f"the {world.MAX_WORDS} words a run can draw"))
+    out = [
+        (dest, bound, what)
+        for dest, bound, what in (*GENERAL_BOUNDS, *_word_bounds(world.MAX_WORDS))
+        if isinstance(getattr(args, dest, None), int | float)
+    ]
     config = _local_config(getattr(args, "model", None))
-    if config and isinstance(getattr(args, "rank", None), int) and config.get("hidden_size"):
-        width = config["hidden_size"]
+    width = config.get("hidden_size") if config else None
+    if isinstance(getattr(args, "rank", None), int) and isinstance(width, int):
         out.append(("rank", width, f"the model's width ({width}): a LoRA rank cannot exceed it"))
     if config and isinstance(getattr(args, "virtual_tokens", None), int):
         positions = config.get("max_position_embeddings")
-        if positions:
+        if isinstance(positions, int):
             out.append(
                 (
                     "virtual_tokens",
@@ -317,6 +319,30 @@ def _bounds(args: argparse.Namespace) -> list[tuple[str, int, str]]:
                 )
             )
     return out
+
+
+# Bounds any snippet's flag of that name has: far past what a run needs, short of what stops a
+# laptop (a step count sizes the data some snippets build first; a share of 0.999 of replay rows
+# makes a thousand replay rows for each of the run's own).
+GENERAL_BOUNDS = (
+    (
+        "max_steps",
+        50_000,
+        "50000 steps: hours even on the toy model, and some snippets build "
+        "the data for every step first",
+    ),
+    ("epochs", 1_000, "1000 passes over the training rows"),
+    ("eval_reviews", 10_000, "10000 reviews: hours of evaluation on a real model"),
+    ("learning_rate", 10, "10: a step that large sends the weights to infinity"),
+    ("replay", 0.9, "0.9: a larger share leaves the run hardly any rows of its own"),
+    ("mix", 0.9, "0.9: a larger share leaves the run hardly any rows of its own"),
+)
+
+
+def _word_bounds(words: int) -> list[tuple[str, int, str]]:
+    """Counts of words or requests drawn from the toy world's supply."""
+    what = f"the {words} words a run can draw"
+    return [(dest, words, what) for dest in ("eval_words", "requests", "facts", "pairs")]
 
 
 def _local_config(model: str | None) -> dict | None:
@@ -367,11 +393,17 @@ def use_threads() -> None:
 
 
 def model(value: str) -> str:
-    """argparse type for --model: a local directory is checked at once (atlas.models.resolve)."""
+    """argparse type for --model: a local directory is checked at once (atlas.models.resolve),
+    its config and weights too, and a Hub id answers at once where the Hub cannot be reached
+    (atlas.models.loading_problem)."""
     try:
-        return models.resolve(value)
+        resolved = models.resolve(value)
     except InputError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    problem = models.loading_problem(resolved)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return resolved
 
 
 def at_least(low: int):

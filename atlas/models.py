@@ -137,6 +137,65 @@ def _config(path: Path) -> dict:
     return config
 
 
+# Sizes a config states that must be positive integers (a damaged copy may hold anything).
+SIZES = ("vocab_size", "hidden_size", "num_hidden_layers", "max_position_embeddings")
+SAVE_AGAIN = "the copy is damaged: save the model again with model.save_pretrained(dir)"
+
+
+def _damaged(path: Path, config: dict) -> str | None:
+    """Why the folder's config or weights cannot be loaded (None if they look whole): no
+    model_type, a size that is not a positive integer, a safetensors file whose header cannot be
+    read, or an embedding whose shape is not the config's vocabulary and width. from_pretrained
+    reports each of these as a traceback from deep inside the loading."""
+    if "model_type" not in config and "model_type" not in (config.get("text_config") or {}):
+        return f"{path / 'config.json'} has no model_type: {SAVE_AGAIN}"
+    sizes = {**(config.get("text_config") or {}), **config}
+    for key in SIZES:
+        value = sizes.get(key)
+        if value is not None and not (isinstance(value, int) and value > 0):
+            return (
+                f"{path / 'config.json'}: {key} is {value!r}, not a positive integer: {SAVE_AGAIN}"
+            )
+    for weights in sorted(path.glob("*.safetensors")):
+        header = _safetensors_header(weights)
+        if header is None:
+            return f"{weights} is not a readable safetensors file: {SAVE_AGAIN}"
+        embedding = next(
+            (v["shape"] for k, v in header.items() if k.endswith(EMBEDDING_NAMES)), None
+        )
+        want = [sizes.get("vocab_size"), sizes.get("hidden_size")]
+        if embedding and want[0] is None:
+            return f"{path / 'config.json'} has no vocab_size: {SAVE_AGAIN}"
+        if embedding and None not in want and list(embedding) != want:
+            return (
+                f"{weights} has a token embedding of shape {list(embedding)}, but config.json says "
+                f"vocab_size {want[0]} and hidden_size {want[1]}: the config belongs to another "
+                "model, or was edited; save the model again with model.save_pretrained(dir)"
+            )
+    return None
+
+
+# The token embedding's name in the common decoders' weights (Llama and most since, GPT-2,
+# GPT-NeoX), whose shape is [vocab_size, hidden_size].
+EMBEDDING_NAMES = ("embed_tokens.weight", "wte.weight", "embed_in.weight")
+
+
+def _safetensors_header(file: Path) -> dict | None:
+    """The tensor table of a safetensors file ({name: {"shape": ...}}), or None if the file is
+    cut short or is not one (its first 8 bytes are the header's length, then the header, JSON)."""
+    try:
+        with file.open("rb") as f:
+            length = int.from_bytes(f.read(8), "little")
+            if not 0 < length <= file.stat().st_size - 8:
+                return None
+            header = json.loads(f.read(length))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    return {k: v for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
+
+
 def _not_a_causal_lm(path: Path) -> str | None:
     """Why the model in `path` is not one a causal-LM snippet can use (None if it is): an
     encoder-decoder (T5, BART) or an encoder (BERT's masked LM), which AutoModelForCausalLM would
@@ -187,6 +246,43 @@ OFFLINE_REAL_MODEL = "smollm2"  # the name of the real model the project ships (
 
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def _unreachable() -> str | None:
+    """Why the Hub cannot be reached from here (None if it can): asked once, in a few seconds,
+    instead of the minute of retries from_pretrained spends before its traceback."""
+    import socket
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname
+    try:
+        socket.create_connection((host, endpoint.port or 443), timeout=3).close()
+    except OSError as error:
+        return f"not reachable from here ({host}: {error.strerror or error})"
+    return None
+
+
+def loading_problem(model: str) -> str | None:
+    """What `resolve` leaves to from_pretrained and from_pretrained reports badly (None if
+    nothing): for a model folder, a damaged config or weights (`_damaged`); for a Hub id, a Hub
+    that cannot be reached with no cached copy, at once instead of after a minute of retries (with
+    a cached copy, the Hub is switched off for the run, so the copy loads without them)."""
+    path = Path(model)
+    if path.is_dir():
+        return _damaged(path, _config(path))
+    if _offline():
+        return None  # resolve has answered for a Hub id with no cached copy
+    unreachable = _unreachable()
+    if unreachable and not _cached(model):
+        return (
+            f"{model} is a Hub id, and the Hub is {unreachable} with no copy of it in the "
+            "Hugging Face cache. This project ships SmolLM2-135M-Instruct offline: pass "
+            f"--model {OFFLINE_REAL_MODEL}, or a model folder"
+        )
+    if unreachable:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    return None
 
 
 def _cached(repo_id: str) -> bool:

@@ -99,6 +99,23 @@ def train(trainer) -> dict:
     }
 
 
+def _refuse_diverged(trainer) -> None:
+    """Stop before a model is saved (and then scored) when training sent the weights to infinity
+    or NaN (a learning rate far too large, say): the logged loss can read 0.0 then, like success."""
+    import torch
+
+    from atlas import InputError
+
+    trained = [p for p in trainer.model.parameters() if p.requires_grad]
+    broken = sum(int(not torch.isfinite(p).all()) for p in trained)
+    if broken:
+        raise InputError(
+            f"training diverged: {broken} of the {len(trained)} trained weight tensors are no "
+            f"longer finite numbers (learning rate {trainer.args.learning_rate:g}); nothing was "
+            "saved: rerun with a smaller --learning-rate"
+        )
+
+
 def write_stats(results_dir: str | Path, name: str, stats: dict, **figures) -> None:
     """Write `<name>_training.json` (what repeats exactly from run to run: steps, losses, `figures`)
     and `<name>_timing.json` (wall-clock figures, which differ a little on every run and
@@ -120,6 +137,7 @@ def write_stats(results_dir: str | Path, name: str, stats: dict, **figures) -> N
 def save(trainer, output_dir: str | Path) -> Path:
     """Save the trained model (safetensors) and its tokenizer so `from_pretrained(output_dir)` loads
     both."""
+    _refuse_diverged(trainer)
     model = trainer.model
     model.config.use_cache = (
         True  # the Trainer switched the KV cache off for training; generation wants it

@@ -18,13 +18,19 @@ from atlas.tables import markdown_table, percent
 parser = cli.parser(__doc__, results="comparison")
 parser.add_argument(
     "--generated-dir",
-    type=Path,
+    type=str,
     # in a checkout, the site's published results; installed, the reader's own runs (runs/)
     default=GENERATED_DIR if CHECKOUT else cli.RUNS_DIR,
     help="where the technique snippets wrote",
 )
 args = cli.parse(parser)
-generated = args.generated_dir
+generated = Path(args.generated_dir).expanduser()
+if not str(args.generated_dir).strip() or not generated.is_dir():
+    what = "is empty" if not str(args.generated_dir).strip() else "is not a folder"
+    parser.error(
+        f"--generated-dir {str(args.generated_dir)!r} {what}: give the folder the technique "
+        "snippets wrote their results into (the parent of their --results-dir)"
+    )
 
 # The heavy imports come after the arguments, so --help and a typo answer at once.
 from atlas import MissingFile

@@ -12,6 +12,7 @@ asks the cipher and the old tasks few-shot, as a fact and by instruction.
 """
 # ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --mix 0 --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 import random

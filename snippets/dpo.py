@@ -19,6 +19,7 @@ DPO starts from an instruction-tuned model: `python snippets/instruction_tuning.
 # ci-args: --model models/toy-base --method ipo --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model models/toy-base --method rpo --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model models/toy-base --method sft --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --requests 5 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 from pathlib import Path
@@ -41,11 +42,14 @@ parser.add_argument(
 parser.add_argument(
     "--sft-weight",
     type=cli.positive,
-    default=1.0,
-    help="RPO's weight of the SFT term (TRL's loss_weights; rpo_alpha in older TRL)",
+    default=None,
+    help="RPO's weight of the SFT term (TRL's loss_weights; rpo_alpha in older TRL) (default: 1)",
 )
 parser.add_argument(
-    "--beta", type=cli.positive, default=0.1, help="DPO's anchor to the reference model"
+    "--beta",
+    type=cli.positive,
+    default=None,
+    help="the anchor to the reference model, of DPO, IPO and RPO (default: 0.1)",
 )
 parser.add_argument("--max-steps", type=cli.at_least(1), default=40, help="steps of 32 pairs")
 parser.add_argument("--learning-rate", type=cli.positive, default=2e-4, help="peak learning rate")
@@ -63,6 +67,13 @@ parser.add_argument(
     "--output-dir", type=Path, default=Path("models/dpo"), help="where the model is saved"
 )
 args = cli.parse(parser)
+# A flag the method does not read is refused rather than ignored.
+if args.method == "sft" and args.beta is not None:
+    parser.error("--beta anchors DPO, IPO and RPO to the reference model; SFT has none")
+if args.method != "rpo" and args.sft_weight is not None:
+    parser.error("--sft-weight is RPO's (--method rpo): the weight of its SFT term")
+args.beta = 0.1 if args.beta is None else args.beta
+args.sft_weight = 1.0 if args.sft_weight is None else args.sft_weight
 if args.model is None:
     if not (INSTRUCTION_TUNED / "config.json").is_file():
         parser.error(

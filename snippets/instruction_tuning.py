@@ -51,8 +51,9 @@ parser.add_argument(
 parser.add_argument(
     "--templates",
     type=cli.at_least(1),
-    default=len(world.SEEN_TEMPLATE_IDS),
-    help=f"how many training templates (at most {len(world.SEEN_TEMPLATE_IDS)})",
+    default=None,
+    help=f"how many training templates, with --inputs instructions (at most, and default: "
+    f"{len(world.SEEN_TEMPLATE_IDS)})",
 )
 parser.add_argument(
     "--loss",
@@ -87,6 +88,9 @@ args = cli.parse(
         },
     ),
 )
+if args.templates is not None and args.inputs != "instructions":
+    parser.error(f"--templates are the instructions' wordings: --inputs {args.inputs} has none")
+args.templates = len(world.SEEN_TEMPLATE_IDS) if args.templates is None else args.templates
 if args.templates > len(world.SEEN_TEMPLATE_IDS):
     parser.error(f"--templates must be between 1 and {len(world.SEEN_TEMPLATE_IDS)}")
 

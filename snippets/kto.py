@@ -14,6 +14,7 @@ KTO starts from an instruction-tuned model: `python snippets/instruction_tuning.
     python snippets/kto.py --beta 0.5       # a firmer anchor to the reference
 """
 # ci-args: --model models/toy-base --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --requests 5 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 from pathlib import Path

@@ -30,6 +30,7 @@ Starts from an instruction-tuned model: `python snippets/instruction_tuning.py` 
 # ci-args: --method cpt --model models/toy-base --epochs 1 --facts 8 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --method reader --model models/toy-base --epochs 1 --facts 8 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --method lora --model models/toy-base --epochs 1 --facts 8 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model {smollm2} --epochs 1 --facts 8 --eval-words 1 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import itertools
 import json

@@ -51,6 +51,8 @@ parser.add_argument(
     help="leave the chat-template presentations out (for a tokenizer without a chat template)",
 )
 args = cli.parse(parser)
+if args.end_of_text is not None and not args.end_of_text.strip():
+    parser.error("--end-of-text is empty: give a token, such as <|endoftext|>")
 
 from atlas import english  # noqa: E402  the tasks, without torch
 
@@ -64,8 +66,15 @@ from atlas.real_model import smollm2  # noqa: E402
 
 # --8<-- [start:prompts]
 MODEL = args.model or smollm2()  # a local safetensors copy of SmolLM2-135M-Instruct; or a Hub id
-model = AutoModelForCausalLM.from_pretrained(MODEL)
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
+# (not convert_tokens_to_ids: it answers the unknown token's id for a missing token, and
+# SmolLM2's unknown token is <|endoftext|> itself)
+if args.end_of_text and args.end_of_text not in tokenizer.get_vocab():
+    parser.error(
+        f"--end-of-text {args.end_of_text!r} is not a token of {MODEL}'s vocabulary: "
+        "pass one of its special tokens, as tokenizer.all_special_tokens lists them"
+    )
+model = AutoModelForCausalLM.from_pretrained(MODEL)
 
 if not args.no_chat:
     require_chat_template(tokenizer, flag="--no-chat")
@@ -97,14 +106,7 @@ if not args.no_chat:
         tokenize=False,
     )
     turn_end = tokenizer(turn.split(MARK, 1)[1], add_special_tokens=False)["input_ids"][0]
-    # (not convert_tokens_to_ids: it answers the unknown token's id for a missing token, and
-    # SmolLM2's unknown token is <|endoftext|> itself)
     text_end = tokenizer.get_vocab().get(args.end_of_text or "<|endoftext|>")
-    if args.end_of_text and text_end is None:
-        parser.error(
-            f"--end-of-text {args.end_of_text!r} is not a token of {MODEL}'s vocabulary: "
-            "pass one of its special tokens, as tokenizer.all_special_tokens lists them"
-        )
     LONGEST = 64  # new tokens: a one-line answer and well past it
     replies = [e.prompt for e in examples if e.condition == "chat"][:64]  # enough to count
     tokenizer.padding_side = "left"  # generation continues from the right end of every row

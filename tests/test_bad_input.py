@@ -90,14 +90,23 @@ def odd_models(tmp_path_factory) -> dict[str, Path]:
             "is_encoder_decoder": True,
         },
         "other_vocabulary": {"vocab_size": 8},
+        # damaged copies, which from_pretrained reports with a traceback (None: the key is gone)
+        "no_model_type": {"model_type": None},
+        "width_edited": {"hidden_size": 64},
+        "width_not_a_number": {"hidden_size": "big"},
+        "no_vocabulary_size": {"vocab_size": None},
+        "weights_cut_short": {},
     }
     out = {}
     for name, change in changes.items():
         folder = tmp_path_factory.mktemp(name) / "model"
         shutil.copytree(ROOT / "models" / "toy-base", folder)
-        config = json.loads((folder / "config.json").read_text())
-        (folder / "config.json").write_text(json.dumps(config | change))
+        config = json.loads((folder / "config.json").read_text()) | change
+        config = {k: v for k, v in config.items() if v is not None}
+        (folder / "config.json").write_text(json.dumps(config))
         out[name] = folder
+    weights = out["weights_cut_short"] / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
     return out
 
 
@@ -251,6 +260,95 @@ ARGUMENT_ROWS = {
         "prefix_tuning",
         ["--virtual-tokens", "5000"],
         ["--virtual-tokens", "256 positions"],
+    ),
+    # a fresh audit: damaged model folders, counts without a bound, flags a method does not read
+    "a config without model_type": (
+        "zero_shot_prompting",
+        ["--model", "{no_model_type}"],
+        ["has no model_type", "save_pretrained"],
+    ),
+    "a config whose width is not the weights'": (
+        "zero_shot_prompting",
+        ["--model", "{width_edited}"],
+        ["token embedding of shape", "hidden_size 64"],
+    ),
+    "a config size that is not a number": (
+        "peft_finetuning",
+        ["--rank", "4", "--model", "{width_not_a_number}"],
+        ["hidden_size is 'big'"],
+    ),
+    "a config without vocab_size": (
+        "few_shot_prompting",
+        ["--model", "{no_vocabulary_size}"],
+        ["has no vocab_size"],
+    ),
+    "weights cut short": (
+        "zero_shot_prompting",
+        ["--model", "{weights_cut_short}"],
+        ["model.safetensors is not a readable safetensors file"],
+    ),
+    "years of pretraining steps": (
+        "pretraining",
+        ["--max-steps", "1000000000", "--output-dir", "{tmp}/x"],
+        ["--max-steps", "50000"],
+    ),
+    "years of fine-tuning steps": ("chat_sft", ["--max-steps", "100000000"], ["--max-steps"]),
+    "years of passes over the facts": ("new_knowledge", ["--epochs", "100000000"], ["--epochs"]),
+    "more reviews than memory holds": (
+        "lora_finetuning",
+        ["--eval-reviews", "100000000"],
+        ["--eval-reviews", "10000"],
+    ),
+    "a learning rate that overflows": (
+        "single_task_finetuning",
+        ["--learning-rate", "1e30"],
+        ["--learning-rate", "infinity"],
+    ),
+    "replay that leaves no rows of its own": (
+        "instruction_tuning",
+        ["--replay", "0.999999"],
+        ["--replay", "0.9"],
+    ),
+    "more preference requests than words": (
+        "dpo",
+        ["--model", "models/toy-base", "--requests", "100000000"],
+        ["--requests", "10000 words"],
+    ),
+    "more pitfall pairs than words": ("pitfalls", ["--pairs", "100000000"], ["--pairs"]),
+    "beta for SFT, which has no reference": (
+        "dpo",
+        ["--model", "models/toy-base", "--method", "sft", "--beta", "0.5"],
+        ["--beta", "SFT has none"],
+    ),
+    "an SFT weight outside RPO": (
+        "dpo",
+        ["--model", "models/toy-base", "--sft-weight", "3"],
+        ["--sft-weight", "RPO"],
+    ),
+    "templates for bare inputs": (
+        "instruction_tuning",
+        ["--inputs", "none", "--templates", "3"],
+        ["--templates", "--inputs none"],
+    ),
+    "an empty results folder for the comparison to read": (
+        "comparison",
+        ["--generated-dir", ""],
+        ["--generated-dir", "is empty"],
+    ),
+    "a file as the folder the comparison reads": (
+        "comparison",
+        ["--generated-dir", "{file}"],
+        ["--generated-dir", "is not a folder"],
+    ),
+    "an empty end-of-text token": (
+        "real_model_presentation",
+        ["--end-of-text", ""],
+        ["--end-of-text is empty"],
+    ),
+    "an end-of-text token the vocabulary lacks": (
+        "real_model_presentation",
+        ["--end-of-text", "zzzq"],
+        ["--end-of-text 'zzzq' is not a token"],
     ),
 }
 
@@ -445,18 +543,42 @@ def test_a_folder_given_with_a_tilde_is_the_home_folder(tmp_path):
     assert (tmp_path / "home" / "tw").is_dir() and not (tmp_path / "~").exists()
 
 
-def test_an_offline_hub_id_answers_at_once_and_names_the_shipped_copy():
+# A Hub id with no cached copy, where the Hub is off (HF_HUB_OFFLINE=1: `models.resolve`) or cannot
+# be reached (here a closed local port: `models.loading_problem`, which asks the host once instead
+# of the 50 s of retries and the 73-line traceback of from_pretrained).
+@pytest.mark.parametrize(
+    "env,words",
+    [
+        ({"HF_HUB_OFFLINE": "1"}, ["gpt2 is a Hub id", "HF_HUB_OFFLINE=1"]),
+        ({"HF_ENDPOINT": "http://127.0.0.1:9"}, ["gpt2 is a Hub id", "not reachable"]),
+    ],
+    ids=["hub off", "hub unreachable"],
+)
+def test_a_hub_id_without_a_copy_answers_at_once_and_names_the_shipped_copy(env, words):
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(ROOT / "snippets" / "zero_shot_prompting.py"), "--model", "gpt2"],
         cwd=ROOT,
-        env={**ENV, "HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent-hf-home"},
+        env={**ENV, **env, "HF_HOME": "/nonexistent-hf-home"},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert time.perf_counter() - start < 10
-    assert_one_clear_line(proc, "zero_shot_prompting", "gpt2 is a Hub id", "--model smollm2")
+    assert_one_clear_line(proc, "zero_shot_prompting", *words, "--model smollm2")
+
+
+def test_a_run_whose_weights_diverge_stops_and_saves_nothing(tmp_path):
+    """A learning rate far too large sends the weights to NaN while the logged loss can read 0.0,
+    like success: the run says so in one line instead of saving and scoring a broken model."""
+    proc = run(
+        "single_task_finetuning",
+        *("--learning-rate", "5", "--max-steps", "8", "--eval-words", "1"),
+        *("--results-dir", str(tmp_path / "results"), "--output-dir", str(tmp_path / "model")),
+    )
+    assert_one_clear_line(proc, "single_task_finetuning", "training diverged", "--learning-rate")
+    assert not any((tmp_path / "model").iterdir())
+    assert only_the_record(tmp_path / "results")
 
 
 def test_a_second_run_into_a_folder_in_use_stops_at_once(tmp_path):

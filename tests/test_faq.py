@@ -10,7 +10,9 @@ from a reader's browser.
 
 The page's layout: `##` headings group the questions; every `###` heading is one question, as people
 phrase it, ending with "?"; the answer is the text up to the next heading; its last paragraph is an
-"Asked in:" line with the public threads where the question was asked.
+"Asked in:" line with the public threads where the question was asked, after a "Measured on:"
+line that says which models its figures come from (the toy model only, SmolLM2-135M-Instruct, or
+both).
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ ANCHOR = re.compile(r"\{\s*#([^\s}]+)\s*\}\s*$")
 SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)\)")
 ASKED_IN = "Asked in:"
+MEASURED_ON = "Measured on:"
+# What an answer's figures were measured on, as its "Measured on:" line says it (issue 35: advice
+# from the toy alone is labelled with its scale where it is given). A line naming the real model
+# needs evidence on a page that measures it; a line saying "the toy model only" may link none.
+SCALES = {
+    "the toy model only ({{ params }} M parameters), not on a real one.": "toy",
+    "the toy model ({{ params }} M parameters) and SmolLM2-135M-Instruct.": "both",
+    "SmolLM2-135M-Instruct.": "real",
+}
+REAL_MODEL_PAGES = ("real-model/presentation.md", "techniques/lora-finetuning.md")
 # Abbreviations whose full stop does not end a sentence.
 ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "cf.", "etc.")
 
@@ -70,8 +82,17 @@ def questions() -> list[dict]:
         body = "\n".join(lines[i + 1 : end]).strip()
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
         asked = [p for p in paragraphs if p.startswith(ASKED_IN)]
-        answer = "\n\n".join(p for p in paragraphs if not p.startswith(ASKED_IN))
-        out.append({"title": title, "anchor": anchor, "answer": answer, "asked": asked})
+        measured = [p for p in paragraphs if p.startswith(MEASURED_ON)]
+        answer = "\n\n".join(p for p in paragraphs if not p.startswith((ASKED_IN, MEASURED_ON)))
+        out.append(
+            {
+                "title": title,
+                "anchor": anchor,
+                "answer": answer,
+                "asked": asked,
+                "measured": measured,
+            }
+        )
     return out
 
 
@@ -172,6 +193,19 @@ def test_answer_links_to_evidence_and_a_thread(q):
     assert len(q["asked"]) == 1, f"{q['anchor']}: one '{ASKED_IN}' line expected"
     threads = [t for _, t in LINK.findall(q["asked"][0]) if t.startswith("https://")]
     assert threads, f"{q['anchor']}: the '{ASKED_IN}' line links no public thread"
+
+
+@pytest.mark.parametrize("q", QUESTIONS, ids=IDS)
+def test_answer_says_which_models_it_was_measured_on(q):
+    assert len(q["measured"]) == 1, f"{q['anchor']}: one '{MEASURED_ON}' line expected"
+    line, _, style = q["measured"][0].partition("\n")
+    assert style.strip() == "{ .atlas-scale }", f"{q['anchor']}: {q['measured'][0]!r}"
+    scale = SCALES.get(line.removeprefix(MEASURED_ON).strip())
+    assert scale, f"{q['anchor']}: {line!r} is none of {list(SCALES)}"
+    on_real = any(page in REAL_MODEL_PAGES for page, _ in evidence_links(q["answer"]))
+    assert on_real == (scale != "toy"), f"{q['anchor']}: says {line!r} but " + (
+        "links a real-model measurement" if on_real else "links no real-model measurement"
+    )
 
 
 def test_sentence_counter_skips_macros_code_and_abbreviations():

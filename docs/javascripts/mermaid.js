@@ -22,7 +22,9 @@
     }));
   window.mermaid = {
     initialize(config) {
-      settings = config;
+      // Diagrams at their own size (text as large as the page's), not shrunk to the column: a
+      // wider one scrolls in its own box (stylesheets/extra.css), so a phone can read it.
+      settings = { ...config, flowchart: { ...config.flowchart, useMaxWidth: false } };
     },
     async render(id, text) {
       return (await load()).render(id, text);
