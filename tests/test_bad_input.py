@@ -95,7 +95,7 @@ def odd_models(tmp_path_factory) -> dict[str, Path]:
         "width_edited": {"hidden_size": 64},
         "width_not_a_number": {"hidden_size": "big"},
         "no_vocabulary_size": {"vocab_size": None},
-        "weights_cut_short": {},
+        "header_cut_short": {},
     }
     out = {}
     for name, change in changes.items():
@@ -105,7 +105,7 @@ def odd_models(tmp_path_factory) -> dict[str, Path]:
         config = {k: v for k, v in config.items() if v is not None}
         (folder / "config.json").write_text(json.dumps(config))
         out[name] = folder
-    weights = out["weights_cut_short"] / "model.safetensors"
+    weights = out["header_cut_short"] / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
     return out
 
@@ -282,9 +282,9 @@ ARGUMENT_ROWS = {
         ["--model", "{no_vocabulary_size}"],
         ["has no vocab_size"],
     ),
-    "weights cut short": (
+    "weights whose header is cut short": (
         "zero_shot_prompting",
-        ["--model", "{weights_cut_short}"],
+        ["--model", "{header_cut_short}"],
         ["model.safetensors is not a readable safetensors file"],
     ),
     "years of pretraining steps": (

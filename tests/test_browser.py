@@ -135,13 +135,14 @@ DIAGRAM_TEXT_PX = 12
 SMALL_DIAGRAMS = """([mark, least, fit]) => [...document.querySelectorAll('div.mermaid')]
   .flatMap((d, i) => {
     const svg = d.shadowRoot && d.shadowRoot.querySelector('svg');
-    if (!svg || !svg.viewBox.baseVal.width) return [];
+    if (!svg || !svg.viewBox.baseVal.width) return [`diagram ${i + 1}: no SVG drawn`];
     const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
     const sizes = [...svg.querySelectorAll('.nodeLabel, .edgeLabel, .cluster-label, text')]
       .map(e => parseFloat(getComputedStyle(e).fontSize) * scale).filter(x => x > 0);
     const text = Math.min(...sizes);
     const problems = [];
-    if (text < least) problems.push(`diagram ${i + 1}: text drawn at ${text.toFixed(1)} px`);
+    if (!sizes.length) problems.push(`diagram ${i + 1}: no label found to measure`);
+    else if (text < least) problems.push(`diagram ${i + 1}: text drawn at ${text.toFixed(1)} px`);
     if (fit && d.scrollWidth > d.clientWidth + 1)
       problems.push(`diagram ${i + 1}: ${d.scrollWidth} px wide in a ${d.clientWidth} px column`);
     if (problems.length && !document.querySelector(`[${mark}]`)) d.setAttribute(mark, '');
@@ -405,7 +406,7 @@ def test_diagrams_are_readable_on_a_laptop_and_a_phone(reports):
     """Every label at least DIAGRAM_TEXT_PX on screen at 1280 and at 390 px (where a diagram
     scrolls in its own box), and each diagram fits the column at 1280 px."""
     checks = ("diagrams-1280px", "diagrams-390px")
-    assert sum(c in found for found in reports.values() for c in checks) >= 4, "two diagrams"
+    assert sum("diagrams" in found for found in reports.values()) >= 2, "two pages with a diagram"
     assert not failures(reports, *checks), failures(reports, *checks)
 
 

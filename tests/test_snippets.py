@@ -95,12 +95,17 @@ def test_one_variable_runs_it_on_the_real_model(path, variant, run_snippet):
     written = {p.name: json.loads(p.read_text()) for p in run.results().rglob("*.json")}
     assert written, f"{path.name} on the real model wrote no results"
     # every run evaluated something: the harness's summaries count their examples (n_examples), the
-    # classification head its held-out inputs (n_eval), the few-shot sweep holds per-task accuracies
+    # classification head its held-out inputs (n_eval), new knowledge the facts it asked about
+    # (facts), the few-shot sweep holds per-task accuracies
     counts, per_task = [], []
 
     def walk(node):
         if isinstance(node, dict):
-            counts.extend(v for k, v in node.items() if k in ("n_examples", "n_eval"))
+            counts.extend(
+                v
+                for k, v in node.items()
+                if k in ("n_examples", "n_eval", "facts") and isinstance(v, int)
+            )
             per_task.extend(
                 v
                 for k, v in node.items()

@@ -29,6 +29,7 @@
   };
 
   document$.subscribe(() => {
+    if (dialog && dialog.open) dialog.close(); // left open when the reader went back a page
     for (const img of document.querySelectorAll(FIGURES)) {
       if (img.closest("a") || img.dataset.lightbox) continue; // a linked image goes to its link
       img.dataset.lightbox = "ready";
@@ -37,11 +38,14 @@
       img.setAttribute("aria-label", `Open full size: ${img.alt || "figure"}`);
       img.title = "Open full size";
       img.addEventListener("click", () => open(img));
+      // Enter opens on its press, Space on its release, as a button does (opened on the press,
+      // the release would land on the dialog's close button, which then has the focus).
       img.addEventListener("keydown", (event) => {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          open(img);
-        }
+        if (event.key === "Enter" || event.key === " ") event.preventDefault();
+        if (event.key === "Enter") open(img);
+      });
+      img.addEventListener("keyup", (event) => {
+        if (event.key === " ") open(img);
       });
     }
   });
