@@ -100,6 +100,17 @@ def run_snippet(tmp_path_factory, request):
     return run
 
 
+def assert_whole_grid(rates: list[float], runs: dict) -> None:
+    """A comparing benchmark's runs ({label: {rate: {seed: ...}}}) each cover its whole
+    learning-rate grid, at least the protocol's width, on at least the protocol's seeds."""
+    from atlas import protocol
+
+    assert len(rates) >= protocol.GRID_WIDTH
+    for label, by_rate in runs.items():
+        assert [float(r) for r in by_rate] == rates, label
+        assert all(len(by_seed) >= len(protocol.SEEDS) for by_seed in by_rate.values()), label
+
+
 def load_script(rel: str):
     """A script of the repository (a benchmark) imported as a module, so a test calls its own
     functions instead of copies of them; its `main()` does not run."""

@@ -17,6 +17,7 @@ from transformers import AutoTokenizer
 
 from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT, chat, world
 from claims import CHAT_SFT as CLAIMS
+from conftest import assert_whole_grid
 
 
 @pytest.fixture(scope="module")
@@ -167,14 +168,9 @@ def loss_turns() -> dict:
 
 
 def test_loss_turns_ran_both_at_four_rates_three_seeds(loss_turns):
-    from atlas import protocol
-
     runs = json.loads((GENERATED_DIR / "chat_loss_turns" / "runs.json").read_text())
     assert {v["loss"] for v in loss_turns["variants"].values()} == {"assistant", "last"}
-    assert len(loss_turns["rates"]) >= protocol.GRID_WIDTH
-    for label, by_rate in runs.items():
-        assert [float(r) for r in by_rate] == loss_turns["rates"], label
-        assert all(len(by_seed) >= len(protocol.SEEDS) for by_seed in by_rate.values()), label
+    assert_whole_grid(loss_turns["rates"], runs)
 
 
 def test_loss_turns_verdicts_follow_the_seed_ranges(loss_turns):

@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 
 from atlas import GENERATED_DIR, ROOT, jobs, protocol
 from claims import PEFT_FINETUNING as CLAIMS
+from conftest import assert_whole_grid
 
 SWEEP = GENERATED_DIR / "peft_sweep"
 RANKS = [1, 2, 4, 8, 16, 64]
@@ -392,10 +393,7 @@ def targets() -> dict:
 def test_targets_ran_both_places_at_four_rates_three_seeds(targets):
     runs = json.loads((GENERATED_DIR / "lora_targets" / "runs.json").read_text())
     assert {v["targets"] for v in targets["variants"].values()} == {"attention", "all-linear"}
-    assert len(targets["rates"]) >= protocol.GRID_WIDTH
-    for label, by_rate in runs.items():
-        assert [float(r) for r in by_rate] == targets["rates"], label
-        assert all(len(by_seed) >= len(protocol.SEEDS) for by_seed in by_rate.values()), label
+    assert_whole_grid(targets["rates"], runs)
 
 
 def test_targets_train_the_same_number_of_parameters(targets):
