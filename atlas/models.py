@@ -144,34 +144,87 @@ SAVE_AGAIN = "the copy is damaged: save the model again with model.save_pretrain
 
 def _damaged(path: Path, config: dict) -> str | None:
     """Why the folder's config or weights cannot be loaded (None if they look whole): no
-    model_type, a size that is not a positive integer, a safetensors file whose header cannot be
-    read, or an embedding whose shape is not the config's vocabulary and width. from_pretrained
-    reports each of these as a traceback from deep inside the loading."""
-    if "model_type" not in config and "model_type" not in (config.get("text_config") or {}):
+    model_type or one this transformers does not know, a size that is not a positive integer, a
+    safetensors file cut short or not one, a shard its index names that is missing, or a token
+    embedding whose shape is not the config's vocabulary and width. from_pretrained reports
+    each of these as a traceback from deep inside the loading."""
+    text_config = config.get("text_config") or {}
+    model_type = config.get("model_type") or text_config.get("model_type")
+    if not model_type:
         return f"{path / 'config.json'} has no model_type: {SAVE_AGAIN}"
-    sizes = {**(config.get("text_config") or {}), **config}
+    unknown = _unknown_model_type(model_type)
+    if unknown:
+        return f"{path / 'config.json'}: {unknown}"
+    sizes = {**text_config, **config}
     for key in SIZES:
         value = sizes.get(key)
         if value is not None and not (isinstance(value, int) and value > 0):
             return (
                 f"{path / 'config.json'}: {key} is {value!r}, not a positive integer: {SAVE_AGAIN}"
             )
+    missing = _missing_shards(path)
+    if missing:
+        return missing
+    # The embedding's width is hidden_size unless the config names another (OPT-350m projects its
+    # 512-wide embedding, word_embed_proj_dim, up to a hidden_size of 1024)
+    width_key = next((k for k in EMBEDDING_WIDTHS if k in sizes), "hidden_size")
+    want = [sizes.get("vocab_size"), sizes.get(width_key)]
     for weights in sorted(path.glob("*.safetensors")):
         header = _safetensors_header(weights)
         if header is None:
-            return f"{weights} is not a readable safetensors file: {SAVE_AGAIN}"
+            return (
+                f"{weights} is cut short or is not a safetensors file (its header and the tensors "
+                f"it lists do not match the file's {weights.stat().st_size} bytes): {SAVE_AGAIN}"
+            )
         embedding = next(
-            (v["shape"] for k, v in header.items() if k.endswith(EMBEDDING_NAMES)), None
+            (v.get("shape") for k, v in header.items() if k.endswith(EMBEDDING_NAMES)), None
         )
-        want = [sizes.get("vocab_size"), sizes.get("hidden_size")]
         if embedding and want[0] is None:
             return f"{path / 'config.json'} has no vocab_size: {SAVE_AGAIN}"
         if embedding and None not in want and list(embedding) != want:
             return (
                 f"{weights} has a token embedding of shape {list(embedding)}, but config.json says "
-                f"vocab_size {want[0]} and hidden_size {want[1]}: the config belongs to another "
+                f"vocab_size {want[0]} and {width_key} {want[1]}: the config belongs to another "
                 "model, or was edited; save the model again with model.save_pretrained(dir)"
             )
+    return None
+
+
+# Config keys that give the token embedding's width where it is not hidden_size.
+EMBEDDING_WIDTHS = ("word_embed_proj_dim", "embedding_size")
+
+
+def _unknown_model_type(model_type: object) -> str | None:
+    """Why transformers cannot build `model_type` (None if it can): AutoConfig would raise a
+    ValueError listing every type it knows."""
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    if isinstance(model_type, str) and model_type in CONFIG_MAPPING_NAMES:
+        return None
+    return (
+        f"model_type {model_type!r} is not one transformers {transformers.__version__} knows: "
+        "a newer transformers may know it (this project pins its versions in requirements.txt), "
+        "or the copy is damaged"
+    )
+
+
+def _missing_shards(path: Path) -> str | None:
+    """Why a sharded model is incomplete (None if it is not sharded, or whole): a shard its
+    index names is not in the folder."""
+    index = path / "model.safetensors.index.json"
+    if not index.is_file():
+        return None
+    try:
+        shards = set(json.loads(index.read_text())["weight_map"].values())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"{index} is not a shard index (no weight_map): {SAVE_AGAIN}"
+    missing = sorted(s for s in shards if not (path / str(s)).is_file())
+    if missing:
+        return (
+            f"{path} lacks {len(missing)} of the {len(shards)} weight files its index names "
+            f"({', '.join(missing[:3])}): the copy is incomplete; copy or download it again"
+        )
     return None
 
 
@@ -180,20 +233,32 @@ def _damaged(path: Path, config: dict) -> str | None:
 EMBEDDING_NAMES = ("embed_tokens.weight", "wte.weight", "embed_in.weight")
 
 
+# The safetensors format's own limit on its header (the JSON table before the tensors).
+SAFETENSORS_MAX_HEADER = 100_000_000
+
+
 def _safetensors_header(file: Path) -> dict | None:
     """The tensor table of a safetensors file ({name: {"shape": ...}}), or None if the file is
-    cut short or is not one (its first 8 bytes are the header's length, then the header, JSON)."""
+    cut short or is not one: its first 8 bytes are the header's length, then the header (JSON),
+    then the tensors' bytes, which end exactly where the largest of their data_offsets says."""
     try:
+        size = file.stat().st_size
         with file.open("rb") as f:
             length = int.from_bytes(f.read(8), "little")
-            if not 0 < length <= file.stat().st_size - 8:
+            if not 0 < length <= min(size - 8, SAFETENSORS_MAX_HEADER):
                 return None
             header = json.loads(f.read(length))
     except (OSError, ValueError):
         return None
     if not isinstance(header, dict):
         return None
-    return {k: v for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    try:
+        end = max((int(v["data_offsets"][1]) for v in tensors.values()), default=0)
+        whole = all(isinstance(v["shape"], list) for v in tensors.values())
+    except (KeyError, IndexError, TypeError, ValueError):  # a tensor without its shape or place
+        return None
+    return tensors if whole and 8 + length + end == size else None
 
 
 def _not_a_causal_lm(path: Path) -> str | None:
@@ -249,8 +314,10 @@ def _offline() -> bool:
 
 
 def _unreachable() -> str | None:
-    """Why the Hub cannot be reached from here (None if it can): asked once, in a few seconds,
-    instead of the minute of retries from_pretrained spends before its traceback."""
+    """Not called: `_hub_unreachable` replaced it (it dialled port 443 for an http endpoint, and
+    the Hub's host directly behind a proxy). It stays while published stamps list it among the
+    code their figures were made with (tools/update_generated.py adopts a stamp only while every
+    unit it lists still exists); remove it once `update_generated.py --check` passes without it."""
     import socket
     from urllib.parse import urlsplit
 
@@ -263,6 +330,44 @@ def _unreachable() -> str | None:
     return None
 
 
+def _hub_unreachable() -> str | None:
+    """Why the Hub cannot be reached from here (None if it can, or if that cannot be told by one
+    connection): asked once, in a few seconds, instead of the minute of retries from_pretrained
+    spends before its traceback. Behind a proxy the Hub's host is not dialled directly, so the
+    question is left to the download."""
+    import socket
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    endpoint_text = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    endpoint = urlsplit(endpoint_text)
+    if endpoint.scheme not in ("http", "https") or not endpoint.hostname:
+        return (
+            f"at HF_ENDPOINT={endpoint_text!r}, which is not a URL such as https://huggingface.co "
+            "(a scheme and a host): set it to one, or unset it"
+        )
+    host = endpoint.hostname
+    if urllib.request.getproxies().get(endpoint.scheme) and not urllib.request.proxy_bypass(host):
+        return None
+    try:
+        port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+        socket.create_connection((host, port), timeout=3).close()
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or error
+        return f"not reachable from here ({host}: {reason})"
+    return None
+
+
+def _go_offline() -> None:
+    """Load from the Hugging Face cache without asking the Hub, for the rest of the run: the
+    environment variable for child processes, and huggingface_hub's flag, which it read from the
+    environment when it was imported (transformers asks huggingface_hub)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from huggingface_hub import constants
+
+    constants.HF_HUB_OFFLINE = True
+
+
 def loading_problem(model: str) -> str | None:
     """What `resolve` leaves to from_pretrained and from_pretrained reports badly (None if
     nothing): for a model folder, a damaged config or weights (`_damaged`); for a Hub id, a Hub
@@ -273,16 +378,25 @@ def loading_problem(model: str) -> str | None:
         return _damaged(path, _config(path))
     if _offline():
         return None  # resolve has answered for a Hub id with no cached copy
-    unreachable = _unreachable()
+    unreachable = _hub_unreachable()
     if unreachable and not _cached(model):
         return (
-            f"{model} is a Hub id, and the Hub is {unreachable} with no copy of it in the "
+            f"{model} is a Hub id, and the Hub is {unreachable}, with no copy of it in the "
             "Hugging Face cache. This project ships SmolLM2-135M-Instruct offline: pass "
             f"--model {OFFLINE_REAL_MODEL}, or a model folder"
         )
     if unreachable:
-        os.environ["HF_HUB_OFFLINE"] = "1"
+        _go_offline()
     return None
+
+
+def local_config(model: str | Path | None) -> dict | None:
+    """A local model folder's config.json (checked by `resolve` already), or None for a Hub id
+    or no model."""
+    if not model:
+        return None
+    path = Path(str(model)).expanduser()
+    return _config(path) if (path / "config.json").is_file() else None
 
 
 def _cached(repo_id: str) -> bool:

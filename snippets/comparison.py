@@ -25,8 +25,9 @@ parser.add_argument(
 )
 args = cli.parse(parser)
 generated = Path(args.generated_dir).expanduser()
-if not str(args.generated_dir).strip() or not generated.is_dir():
-    what = "is empty" if not str(args.generated_dir).strip() else "is not a folder"
+empty = not str(args.generated_dir).strip()
+if empty or not generated.is_dir():
+    what = "is empty" if empty else "is not a folder"
     parser.error(
         f"--generated-dir {str(args.generated_dir)!r} {what}: give the folder the technique "
         "snippets wrote their results into (the parent of their --results-dir)"

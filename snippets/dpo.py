@@ -42,14 +42,14 @@ parser.add_argument(
 parser.add_argument(
     "--sft-weight",
     type=cli.positive,
-    default=None,
-    help="RPO's weight of the SFT term (TRL's loss_weights; rpo_alpha in older TRL) (default: 1)",
+    default=1.0,
+    help="RPO's weight of the SFT term (TRL's loss_weights; rpo_alpha in older TRL)",
 )
 parser.add_argument(
     "--beta",
     type=cli.positive,
-    default=None,
-    help="the anchor to the reference model, of DPO, IPO and RPO (default: 0.1)",
+    default=0.1,
+    help="the anchor to the reference model, of DPO, IPO and RPO",
 )
 parser.add_argument("--max-steps", type=cli.at_least(1), default=40, help="steps of 32 pairs")
 parser.add_argument("--learning-rate", type=cli.positive, default=2e-4, help="peak learning rate")
@@ -68,12 +68,10 @@ parser.add_argument(
 )
 args = cli.parse(parser)
 # A flag the method does not read is refused rather than ignored.
-if args.method == "sft" and args.beta is not None:
+if args.method == "sft" and cli.given("--beta"):
     parser.error("--beta anchors DPO, IPO and RPO to the reference model; SFT has none")
-if args.method != "rpo" and args.sft_weight is not None:
+if args.method != "rpo" and cli.given("--sft-weight"):
     parser.error("--sft-weight is RPO's (--method rpo): the weight of its SFT term")
-args.beta = 0.1 if args.beta is None else args.beta
-args.sft_weight = 1.0 if args.sft_weight is None else args.sft_weight
 if args.model is None:
     if not (INSTRUCTION_TUNED / "config.json").is_file():
         parser.error(

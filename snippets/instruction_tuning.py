@@ -51,9 +51,8 @@ parser.add_argument(
 parser.add_argument(
     "--templates",
     type=cli.at_least(1),
-    default=None,
-    help=f"how many training templates, with --inputs instructions (at most, and default: "
-    f"{len(world.SEEN_TEMPLATE_IDS)})",
+    default=len(world.SEEN_TEMPLATE_IDS),
+    help="how many training templates, with --inputs instructions (at most the default)",
 )
 parser.add_argument(
     "--loss",
@@ -88,9 +87,8 @@ args = cli.parse(
         },
     ),
 )
-if args.templates is not None and args.inputs != "instructions":
+if cli.given("--templates") and args.inputs != "instructions":
     parser.error(f"--templates are the instructions' wordings: --inputs {args.inputs} has none")
-args.templates = len(world.SEEN_TEMPLATE_IDS) if args.templates is None else args.templates
 if args.templates > len(world.SEEN_TEMPLATE_IDS):
     parser.error(f"--templates must be between 1 and {len(world.SEEN_TEMPLATE_IDS)}")
 

@@ -53,6 +53,10 @@ parser.add_argument(
 args = cli.parse(parser)
 if args.end_of_text is not None and not args.end_of_text.strip():
     parser.error("--end-of-text is empty: give a token, such as <|endoftext|>")
+if args.end_of_text is not None and args.no_chat:
+    parser.error(
+        "--end-of-text is compared with the chat template's end of turn: --no-chat has none"
+    )
 
 from atlas import english  # noqa: E402  the tasks, without torch
 

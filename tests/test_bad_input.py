@@ -96,6 +96,10 @@ def odd_models(tmp_path_factory) -> dict[str, Path]:
         "width_not_a_number": {"hidden_size": "big"},
         "no_vocabulary_size": {"vocab_size": None},
         "header_cut_short": {},
+        "tensors_cut_short": {},
+        "a_tensor_without_shape": {},
+        "a_shard_missing": {},
+        "unknown_model_type": {"model_type": "toyformer"},
     }
     out = {}
     for name, change in changes.items():
@@ -107,6 +111,18 @@ def odd_models(tmp_path_factory) -> dict[str, Path]:
         out[name] = folder
     weights = out["header_cut_short"] / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
+    weights = out["tensors_cut_short"] / "model.safetensors"  # an interrupted copy
+    weights.write_bytes(weights.read_bytes()[:-1000])
+    weights = out["a_tensor_without_shape"] / "model.safetensors"
+    whole = weights.read_bytes()
+    length = int.from_bytes(whole[:8], "little")
+    header = json.loads(whole[8 : 8 + length])
+    del header[next(k for k in header if k != "__metadata__")]["shape"]
+    text = json.dumps(header).encode()
+    weights.write_bytes(len(text).to_bytes(8, "little") + text + whole[8 + length :])
+    (out["a_shard_missing"] / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"lm_head.weight": "model-00002-of-00002.safetensors"}})
+    )
     return out
 
 
@@ -285,7 +301,32 @@ ARGUMENT_ROWS = {
     "weights whose header is cut short": (
         "zero_shot_prompting",
         ["--model", "{header_cut_short}"],
-        ["model.safetensors is not a readable safetensors file"],
+        ["model.safetensors is cut short or is not a safetensors file"],
+    ),
+    "weights whose tensors are cut short": (
+        "zero_shot_prompting",
+        ["--model", "{tensors_cut_short}"],
+        ["model.safetensors is cut short or is not a safetensors file"],
+    ),
+    "weights with a tensor without its shape": (
+        "zero_shot_prompting",
+        ["--model", "{a_tensor_without_shape}"],
+        ["model.safetensors is cut short or is not a safetensors file"],
+    ),
+    "a sharded model with a shard missing": (
+        "zero_shot_prompting",
+        ["--model", "{a_shard_missing}"],
+        ["lacks 1 of the 1 weight files", "model-00002-of-00002.safetensors"],
+    ),
+    "a model_type transformers does not know": (
+        "zero_shot_prompting",
+        ["--model", "{unknown_model_type}"],
+        ["model_type 'toyformer' is not one transformers"],
+    ),
+    "an end of text compared with no chat template": (
+        "real_model_presentation",
+        ["--no-chat", "--end-of-text", "<|endoftext|>"],
+        ["--end-of-text", "--no-chat has none"],
     ),
     "years of pretraining steps": (
         "pretraining",
@@ -566,6 +607,108 @@ def test_a_hub_id_without_a_copy_answers_at_once_and_names_the_shipped_copy(env,
     )
     assert time.perf_counter() - start < 10
     assert_one_clear_line(proc, "zero_shot_prompting", *words, "--model smollm2")
+
+
+@pytest.mark.parametrize(
+    "env,dialled,words",
+    [
+        ({"HF_ENDPOINT": "http://127.0.0.1"}, ("127.0.0.1", 80), ["not reachable"]),
+        ({"HF_ENDPOINT": "https://127.0.0.1"}, ("127.0.0.1", 443), ["not reachable"]),
+        ({"HF_ENDPOINT": "huggingface.co"}, None, ["HF_ENDPOINT='huggingface.co'", "not a URL"]),
+        ({"HTTPS_PROXY": "http://127.0.0.1:3128"}, None, []),
+    ],
+    ids=["http on port 80", "https on port 443", "an endpoint without a scheme", "behind a proxy"],
+)
+def test_the_hub_is_asked_where_it_is_served(monkeypatch, env, dialled, words):
+    """The probe dials the endpoint's own port (80 for http), says what is wrong with an endpoint
+    that is not a URL, and behind a proxy dials nothing (the Hub is reached through the proxy, so a
+    direct connection that fails would say nothing)."""
+    import socket
+
+    from atlas import models
+
+    for key in ("HF_ENDPOINT", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    calls = []
+
+    def refuse(address, timeout):
+        calls.append(address)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    problem = models._hub_unreachable()
+    assert calls == ([dialled] if dialled else [])
+    if words:
+        assert all(word in problem for word in words), problem
+    else:
+        assert problem is None
+
+
+def test_a_cached_hub_model_loads_offline_where_the_hub_cannot_be_reached(monkeypatch):
+    """huggingface_hub reads HF_HUB_OFFLINE once, when imported: the switch reaches its flag too,
+    which transformers asks before every download."""
+    from huggingface_hub import constants
+
+    from atlas import models
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(models, "_hub_unreachable", lambda: "not reachable from here (test)")
+    monkeypatch.setattr(models, "_cached", lambda repo_id: True)
+    assert models.loading_problem("owner/cached-model") is None
+    assert constants.HF_HUB_OFFLINE is True and os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_an_embedding_narrower_than_the_model_is_whole_where_the_config_names_its_width(odd_models):
+    """OPT-350m projects a 512-wide token embedding (word_embed_proj_dim) up to hidden_size 1024:
+    the folder is whole, while the same widths without that key are a damaged config."""
+    from atlas import models
+
+    folder = odd_models["width_edited"]  # hidden_size 64, the embedding as wide as toy-base's
+    width = json.loads((ROOT / "models" / "toy-base" / "config.json").read_text())["hidden_size"]
+    config = json.loads((folder / "config.json").read_text())
+    assert "hidden_size 64" in models._damaged(folder, config)
+    assert models._damaged(folder, config | {"word_embed_proj_dim": width}) is None
+
+
+def test_a_flag_left_at_its_default_is_recorded_with_its_value(tmp_path):
+    """A snippet refuses a flag its method does not read by whether it was given (`cli.given`),
+    so the flag keeps its real default and the run record holds it, not null."""
+    from atlas import cli
+
+    for argv, given in (([], False), (["--beta", "0.5"], True)):
+        parser = cli.parser("a run", results="")
+        parser.add_argument("--beta", type=float, default=0.1)
+        folder = tmp_path / f"given-{given}"
+        args = cli.parse(parser, argv=[*argv, "--results-dir", str(folder)])
+        assert cli.given("--beta") is given
+        recorded = json.loads((folder / "run.json").read_text())["settings"]["beta"]
+        assert recorded == args.beta == (0.5 if given else 0.1)
+
+
+@pytest.mark.parametrize(
+    "flag,bound,over",
+    [
+        ("--max-steps", "50000", "50001"),
+        ("--replay", "0.9", "0.91"),
+        ("--eval-words", "10000", "10001"),
+    ],
+)
+def test_a_bound_is_the_most_a_flag_takes(tmp_path, flag, bound, over):
+    """The bound itself is accepted; one past it is refused, naming the bound."""
+    from atlas import cli
+
+    def parse(value: str):
+        parser = cli.parser("a run", results="")
+        parser.add_argument(flag, type=float if "." in bound else int)
+        return cli.parse(parser, argv=[flag, value, "--results-dir", str(tmp_path / value)])
+
+    assert getattr(parse(bound), flag[2:].replace("-", "_")) == float(bound)
+    with pytest.raises(SystemExit) as stopped:
+        parse(over)
+    assert stopped.value.code == 2
 
 
 def test_a_run_whose_weights_diverge_stops_and_saves_nothing(tmp_path):
