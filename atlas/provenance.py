@@ -326,6 +326,13 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=20,
     ),
     Producer(
+        "cpt_rates",
+        "cpt_rates",
+        ("benchmarks/cpt_rates.py",),
+        runs=("snippets/continued_pretraining.py",),
+        minutes=12,
+    ),
+    Producer(
         "dpo_grid",
         "dpo_grid",
         ("benchmarks/dpo_grid.py",),

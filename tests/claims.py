@@ -340,6 +340,14 @@ NEW_KNOWLEDGE = {
     "cpt_question_at_most": 0.05,  # continued pretraining, every rate but the picked one
 }
 
+# docs/techniques/continued-pretraining.md#rates, tests/techniques/test_continued_pretraining.py
+# (benchmarks/cpt_rates.py)
+CPT_RATES = {
+    "lowest_rate_domain_at_most": 0.05,  # cipher few-shot at the lowest rate: "none of the cipher"
+    "every_rate_loses_points": 0.1,  # toy-web few-shot, base minus each rate's mean
+    "ends_differ_points": 0.15,  # the grid's ends apart on both measures, beyond their seed ranges
+}
+
 # docs/techniques/dpo.md#from-base, tests/techniques/test_dpo.py (benchmarks/dpo_start.py)
 DPO_START = {
     "dpo_from_base_at_most": 0.05,  # seen tasks by instruction, every rate, the mean

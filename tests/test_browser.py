@@ -676,6 +676,27 @@ def test_a_wide_table_keeps_its_first_column_on_a_phone(context, origin):
     page.close()
 
 
+def test_a_wide_table_s_headers_fit_in_a_few_lines_on_a_desktop(context, origin):
+    """The comparison's nine columns show short names (tools/mkdocs_hooks.py, SHORT_HEADERS): at
+    1280 px no header wraps into a stack of more than three lines, and each short name carries its
+    long one as a tooltip."""
+    name = "comparison/"
+    page = Tab(context, origin).page
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{origin}/{name}", wait_until="load")
+    lines = page.evaluate(
+        """() => [...document.querySelector('.md-typeset table').tHead.rows[0].cells].map(th => {
+      const style = getComputedStyle(th);
+      const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+      const height = th.getBoundingClientRect().height - padding;
+      return Math.round(height / parseFloat(style.lineHeight));
+    })"""
+    )
+    assert max(lines) <= 3, f"header lines {lines} ({screenshot(page, name, 'headers')})"
+    assert page.locator(".md-typeset table thead abbr[title]").count() >= 5
+    page.close()
+
+
 def test_light_and_dark_schemes(browser, origin):
     context = browser.new_context(viewport=DESKTOP, color_scheme="light")  # its own: choices stick
     tab = Tab(context, origin)

@@ -1,14 +1,14 @@
 """Every notebook the site offers runs outside the checkout, installed the way its first cell says.
 
 A fresh virtual environment in a temporary folder gets the pinned stack (the packages of the
-project's environment, minus the project itself: the network is closed, so they are hard-linked,
-not downloaded), and a wheel of the project built from this checkout. Each notebook,
-written by the site's own hook, is executed there with nbclient in a working folder outside the
-checkout. The notebooks' install cell runs once first, with ATLAS_PROJECT pointing at the wheel (as
-a reader would point it at a download); in each notebook it then finds the project and does
-nothing. Each notebook's settings (ATLAS_NOTEBOOK_ARGS) are its snippet's first `# ci-args:` line
-without the folder flags, at the `SHORTEST` values, so that every run writes where a reader's
-notebook writes.
+project's environment, minus the project itself: the network is closed, so they are hard-linked, not
+downloaded), and a wheel of the project built from this checkout. Each notebook, as committed in
+notebooks/ (what Colab opens; what the site's hook writes), is executed there with nbclient in a
+working folder outside the checkout. The notebooks' install cell runs once first, with ATLAS_PROJECT
+pointing at the wheel (as a reader would point it at a download); in each notebook it then finds the
+project and does nothing. Each notebook's settings (ATLAS_NOTEBOOK_ARGS) are its snippet's first
+`# ci-args:` line without the folder flags, at the `SHORTEST` values, so that every run writes
+where a reader's notebook writes.
 """
 
 from __future__ import annotations
@@ -172,13 +172,31 @@ def outside(tmp_path_factory):
     wheel = next(wheels.glob("adaptation_atlas-*.whl"))
     notebooks = tmp / "notebooks"
     notebooks.mkdir()
-    import nbformat
-
     for script in SNIPPETS:
-        nbformat.write(HOOKS.snippet_to_notebook(script), notebooks / f"{script.stem}.ipynb")
+        shutil.copy2(HOOKS.COMMITTED / f"{script.stem}.ipynb", notebooks / f"{script.stem}.ipynb")
     workdir = tmp / "work"
     workdir.mkdir()
     return {"python": python, "wheel": wheel, "notebooks": notebooks, "workdir": workdir}
+
+
+def test_the_committed_notebooks_are_the_snippets_as_they_are(tmp_path):
+    """notebooks/ (what Colab opens from GitHub) holds one notebook per snippet, each the one the
+    site's hook writes from it now, and its first cell links to its own Colab address."""
+    written = tmp_path / "notebooks"
+    HOOKS.write_notebooks(written)
+    committed = sorted(p.name for p in HOOKS.COMMITTED.glob("*.ipynb"))
+    assert committed == sorted(p.name for p in written.glob("*.ipynb")), (
+        "notebooks/ lacks a snippet's notebook or holds one whose snippet is gone: "
+        "run `.venv/bin/python tools/mkdocs_hooks.py`"
+    )
+    for name in committed:
+        assert (HOOKS.COMMITTED / name).read_text() == (written / name).read_text(), (
+            f"notebooks/{name} is not its snippet as it is now: "
+            "run `.venv/bin/python tools/mkdocs_hooks.py` and commit the notebooks"
+        )
+        first = json.loads((written / name).read_text())["cells"][0]
+        url = HOOKS.colab_url(name.removesuffix(".ipynb"))
+        assert url in "".join(first["source"]) and url.endswith(f"/notebooks/{name}")
 
 
 def test_every_notebook_opens_with_its_title_then_the_install_cell():

@@ -19,6 +19,7 @@ COMPARING = [
     "dpo_start",
     "lora_targets",
     "chat_loss_turns",
+    "cpt_rates",
 ]
 
 

@@ -1,7 +1,8 @@
 """The site as a product, checked on the built HTML: every page has a description for link
 previews, technique pages open with a pointer to the toy world and the glossary, the notebooks are
 titled (apart from the pages they share a name with) and indexed for search without their code,
-the site has an llms.txt, nothing asks Google Fonts, the words are spelled right, and the link
+wide tables show short column names with the long ones in a tooltip and a legend, the site has an
+llms.txt, nothing asks Google Fonts, the words are spelled right, and the link
 checker fails the build on a broken anchor (shown on a small site of its own).
 
 The browser checks (console errors, requests to other hosts, layout) are in tests/test_browser.py.
@@ -24,7 +25,12 @@ from conftest import ROOT, SNIPPETS, mkdocs_build
 
 sys.path.insert(0, str(ROOT / "tools"))
 from external_links import external_links  # noqa: E402
-from mkdocs_hooks import notebook_page_title, notebook_title, snippet_to_notebook  # noqa: E402
+from mkdocs_hooks import (  # noqa: E402
+    SHORT_HEADERS,
+    notebook_page_title,
+    notebook_title,
+    snippet_to_notebook,
+)
 
 DOCS = ROOT / "docs"
 PAGES = sorted(
@@ -72,6 +78,33 @@ def test_technique_pages_open_with_a_pointer_to_the_toy_world(built_site):
         assert after_title.startswith('<p class="atlas-pointer">'), page.name
         pointer = after_title.split("</p>", 1)[0]
         assert "concepts/user-task/#toy-tasks" in pointer and "glossary/" in pointer, pointer
+
+
+def test_wide_tables_show_short_headers_with_the_long_ones_in_a_tooltip_and_a_legend(built_site):
+    """The comparison's table (nine columns, every name written out by its snippet) shows each long
+    name shortened, in an <abbr> titled with the long name, and lists the long names under it; the
+    file the snippet wrote keeps them whole."""
+    generated = (DOCS / "generated" / "comparison" / "comparison.md").read_text()
+    written = [h.strip() for h in generated.splitlines()[0].strip("|").split("|")]
+    page = built_page(built_site.site, DOCS / "comparison.md").read_text()
+    table = page.split("<table>", 1)[1].split("</table>", 1)[0]
+    head = table.split("</thead>", 1)[0]
+    shown = [
+        html.unescape(re.sub(r"<[^>]+>", "", h)).strip()
+        for h in re.findall(r"<th[^>]*>.*?</th>", head, re.S)
+    ]
+    assert len(shown) == len(written)
+    shortened = [long for long in written if long in SHORT_HEADERS]
+    assert len(shortened) >= 5, written
+    legend = (
+        page.split("</table>", 1)[1].split('<p class="atlas-legend">', 1)[1].split("</p>", 1)[0]
+    )
+    for long in shortened:
+        short = SHORT_HEADERS[long]
+        assert short in shown and long not in shown, (long, shown)
+        assert f'<abbr title="{html.escape(long)}">{html.escape(short)}</abbr>' in head
+        assert html.escape(long) in legend, legend
+    assert all(len(short) < len(long) for long, short in SHORT_HEADERS.items())
 
 
 def test_notebooks_are_listed_by_title():

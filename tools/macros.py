@@ -220,6 +220,17 @@ def mean_of(runs: list[dict], *keys: str) -> float:
     return sum(values) / len(values)
 
 
+def colab(stem: str, text: str = "open it in Colab") -> str:
+    """A link, reading `text`, that opens snippets/<stem>.py's committed notebook in Colab."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    from mkdocs_hooks import COMMITTED, colab_url
+
+    if not (COMMITTED / f"{stem}.ipynb").is_file():
+        raise FileNotFoundError(f"no committed notebook notebooks/{stem}.ipynb")
+    return f"[{text}]({colab_url(stem)})"
+
+
 def define_env(env):
     from atlas import world
 
@@ -243,5 +254,6 @@ def define_env(env):
     env.macro(base_config)
     env.macro(default)
     env.macro(differs)
+    env.macro(colab)
     for f in (pct, points, num, minutes, millions, mean_of):
         env.filter(f)

@@ -1,6 +1,13 @@
 """MkDocs hook: turn every `snippets/*.py` script into a notebook page, `notebooks/<name>.ipynb`,
 which mkdocs-jupyter renders and offers for download.
 
+The same notebooks are committed in the repository's `notebooks/` folder, where Colab opens them
+from GitHub (`colab_url`); after editing a snippet, write them again with
+
+    .venv/bin/python tools/mkdocs_hooks.py
+
+(tests/test_notebooks.py fails while a committed notebook differs from its snippet).
+
 Each `# --8<-- [start:section]` marker of a snippet (the same markers the pages include) starts a
 new code cell, so the notebook's cells are the pieces the technique page explains.
 """
@@ -10,7 +17,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 import nbformat
@@ -39,13 +46,27 @@ def notebook_page_title(path: Path) -> str:
 
 
 def notebook_intro(path: Path) -> str:
-    """A notebook's first (markdown) cell: its title, its snippet, the snippet's docstring."""
+    """A notebook's first (markdown) cell: its title, its snippet, where to open it in Colab, the
+    snippet's docstring."""
     docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
-    return f"# {notebook_title(path)}\n\n`snippets/{path.name}` as a notebook.\n\n" + docstring
+    return (
+        f"# {notebook_title(path)}\n\n`snippets/{path.name}` as a notebook "
+        f"([open it in Colab]({colab_url(path.stem)}): its first code cell installs the "
+        "project).\n\n" + docstring
+    )
 
 
 # Where the notebooks' first cell installs the project from when it is not there yet.
 REPOSITORY = "https://github.com/adaptation-atlas/adaptation-atlas"
+COMMITTED = ROOT / "notebooks"  # the notebooks as committed, which Colab opens from GitHub
+
+
+def colab_url(stem: str) -> str:
+    """Colab's address of a committed notebook: it opens the file from the repository on GitHub."""
+    owner_and_name = REPOSITORY.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{stem}.ipynb"
+
+
 # The notebooks' first code cell. Outside a checkout it installs the project with pip (its test
 # points ATLAS_PROJECT at a locally built wheel); inside, or once installed, it does nothing.
 INSTALL_CELL = f"""\
@@ -151,6 +172,8 @@ def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
             continue
         chunk.append(line)
     flush()
+    for number, cell in enumerate(cells):  # ids by position: the same snippet, the same file
+        cell.id = f"cell-{number}"
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -162,13 +185,8 @@ def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
 
 @event_priority(100)  # before mkdocs-jupyter looks for notebooks
 def on_files(files, config):
-    out = BUILD / "notebooks"
-    out.mkdir(parents=True, exist_ok=True)
+    write_notebooks(BUILD / "notebooks")  # from the snippets as they are, committed or not
     for script in sorted(SNIPPETS.glob("*.py")):
-        target = out / f"{script.stem}.ipynb"
-        text = nbformat.writes(snippet_to_notebook(script))
-        if not target.exists() or target.read_text() != text:
-            target.write_text(text)
         files.append(
             File(
                 f"notebooks/{script.stem}.ipynb",
@@ -217,6 +235,81 @@ def on_page_markdown(markdown, page, config, files):
     lines = markdown.split("\n")
     title = next(i for i, line in enumerate(lines) if line.startswith("# "))
     return "\n".join([*lines[: title + 1], "", pointer, *lines[title + 1 :]])
+
+
+# -- Short table headers: the long names in a tooltip and a legend under the table ----------------
+#
+# The snippets write their tables with column names that say everything ("held-out cluster, asked
+# by instruction"), which is what a reader of the Markdown file needs; on the page a table of nine
+# such columns wraps every header into a stack of lines. The page shows a short name instead, the
+# full one in its tooltip (<abbr title>) and in a legend under the table, so a phone, where there is
+# no hover, still reads it. Only the page's rendering changes: the files the runs wrote do not.
+
+SHORT_HEADERS = {
+    "target task, bare input": "target, bare",
+    "target task, asked by instruction": "target, asked",
+    "other seen tasks, asked by instruction": "other seen, asked",
+    "seen tasks, asked by instruction": "seen, asked",
+    "seen tasks, held-out templates": "new templates",
+    "held-out cluster, asked by instruction": "held-out cluster",
+    "few-shot (4 examples), all tasks": "few-shot",
+    "trainable parameters": "trained params",
+    "training seconds (1 thread)": "train s (1 thread)",
+    "peak memory, MiB": "peak MiB",
+    "chat template, seen tasks": "chat, seen",
+    "chat, held-out wordings": "chat, new wordings",
+    "plain text, no template": "plain text",
+    "another model's template (ChatML)": "ChatML",
+    "stops by itself (64 tokens)": "stops",
+    "trained tasks, asked by instruction": "trained, asked",
+    "trained tasks, held-out templates": "trained, new templates",
+    "fact in the prompt, asked in a new wording": "fact in prompt",
+    "instruction, held-out template": "instruction, new template",
+    "chat, held-out template": "chat, new template",
+    "spell job: spell, bare input": "spell: spell",
+    "spell job: few-shot kept": "spell: few-shot",
+    "flan job: seen tasks by instruction": "flan: seen",
+    "flan job: held-out templates": "flan: new templates",
+    "flan job: few-shot kept": "flan: few-shot",
+    "chosen log-prob change (nats)": "chosen log-prob \u0394 (nats)",
+}
+# A table is shortened where it has at least this many columns: narrower ones fit as they are.
+SHORTEN_FROM_COLUMNS = 7
+_TABLE = re.compile(r"<table>.*?</table>", re.S)
+_HEADER = re.compile(r"(<th[^>]*>)(.*?)(</th>)", re.S)
+
+
+def shorten_headers(html: str) -> str:
+    """Every wide table of a page's HTML with its long column names shortened (`SHORT_HEADERS`):
+    the short name in an <abbr> whose title is the long one, and a legend after the table."""
+
+    def one_table(match: re.Match) -> str:
+        table = match.group(0)
+        head = table.split("</thead>", 1)[0]
+        if head.count("<th") < SHORTEN_FROM_COLUMNS:
+            return table
+        shortened = []
+
+        def one_header(h: re.Match) -> str:
+            long = unescape(h.group(2)).strip()
+            short = SHORT_HEADERS.get(long)
+            if short is None:
+                return h.group(0)
+            shortened.append((short, long))
+            return f'{h.group(1)}<abbr title="{escape(long)}">{escape(short)}</abbr>{h.group(3)}'
+
+        head = _HEADER.sub(one_header, head)
+        table = head + table[len(table.split("</thead>", 1)[0]) :]
+        if not shortened:
+            return table
+        legend = "; ".join(f"<em>{escape(s)}</em>: {escape(long)}" for s, long in shortened)
+        return f'{table}\n<p class="atlas-legend">Columns in full: {legend}.</p>'
+
+    return _TABLE.sub(one_table, html)
+
+
+def on_page_content(html, page, config, files):
+    return shorten_headers(html)
 
 
 # -- Search: a notebook is indexed as a short page, without its code ------------------------------
@@ -300,3 +393,27 @@ def llms_txt(nav, config) -> str:
 
 def on_post_build(config):
     (Path(config["site_dir"]) / "llms.txt").write_text(llms_txt(_nav, config))
+
+
+def write_notebooks(folder: Path = COMMITTED) -> list[Path]:
+    """Write every snippet's notebook into `folder` (the committed ones by default), removing
+    notebooks whose snippet is gone; the files written or removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    changed = []
+    wanted = {f"{script.stem}.ipynb": script for script in sorted(SNIPPETS.glob("*.py"))}
+    for name, script in wanted.items():
+        target = folder / name
+        text = nbformat.writes(snippet_to_notebook(script))
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+            changed.append(target)
+    for stale in sorted(folder.glob("*.ipynb")):
+        if stale.name not in wanted:
+            stale.unlink()
+            changed.append(stale)
+    return changed
+
+
+if __name__ == "__main__":
+    for path in write_notebooks():
+        print(f"wrote {path.relative_to(ROOT)}" if path.exists() else f"removed {path}")

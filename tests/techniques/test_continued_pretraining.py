@@ -102,3 +102,60 @@ def test_instruction_tuning_after_continued_pretraining_erases_the_domain(stages
         abs(mean(after, "general_instruction") - alone)
         <= CLAIMS["after_instruction_tuning_same_within_points"]
     )
+
+
+# --- the learning rate: a re-warm control (benchmarks/cpt_rates.py) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def cpt_rates() -> dict:
+    return json.loads((GENERATED_DIR / "cpt_rates" / "summary.json").read_text())
+
+
+def test_the_rate_grid_is_the_protocol_s_around_the_snippet_s_rate(cpt_rates):
+    from atlas import protocol
+    from conftest import assert_whole_grid, load_script
+
+    macros = load_script("tools/macros.py")  # the page's own `default()`: a snippet's default
+
+    runs = json.loads((GENERATED_DIR / "cpt_rates" / "runs.json").read_text())
+    assert_whole_grid(cpt_rates["rates"], {"continued pretraining": runs})
+    page_rate = macros.default("continued_pretraining", "--learning-rate")
+    assert cpt_rates["page_rate"] == page_rate
+    assert tuple(cpt_rates["rates"]) == protocol.rate_grid(page_rate)
+    assert cpt_rates["mix"] == macros.default("continued_pretraining", "--mix")
+    assert load_script("benchmarks/cpt_rates.py").RATES == protocol.rate_grid(page_rate)
+
+
+def test_the_rate_is_a_dial_between_the_new_domain_and_the_old(cpt_rates):
+    """Up the grid the cipher is learned better and the old tasks are kept worse (means, at every
+    step), and the grid's ends differ beyond their seed ranges on both."""
+    from atlas import protocol
+    from claims import CPT_RATES
+
+    after = [cpt_rates["after"][str(r)] for r in cpt_rates["rates"]]
+    learned = [a["domain_few_shot"]["mean"] for a in after]
+    kept = [a["general_few_shot"]["mean"] for a in after]
+    assert learned == sorted(learned) and len(set(learned)) == len(learned), learned
+    assert kept == sorted(kept, reverse=True) and len(set(kept)) == len(kept), kept
+    low, high = after[0], after[-1]
+    for key in ("domain_few_shot", "general_few_shot"):
+        assert protocol.differs(low[key]["values"], high[key]["values"]), key
+        assert abs(high[key]["mean"] - low[key]["mean"]) >= CPT_RATES["ends_differ_points"], key
+
+
+def test_no_rate_keeps_the_old_domain_whole(cpt_rates):
+    """The lowest rate learns none of the cipher and still loses few-shot on the old tasks; so
+    does every rate (the page's among them, in the middle of the grid)."""
+    from claims import CPT_RATES
+
+    base = cpt_rates["base"]["general_few_shot"]["mean"]
+    rates = [str(r) for r in cpt_rates["rates"]]
+    lowest = cpt_rates["after"][rates[0]]
+    assert lowest["domain_few_shot"]["mean"] <= CPT_RATES["lowest_rate_domain_at_most"]
+    for rate in rates:
+        lost = base - cpt_rates["after"][rate]["general_few_shot"]["mean"]
+        assert lost >= CPT_RATES["every_rate_loses_points"], rate
+    page = str(cpt_rates["page_rate"])
+    assert page in rates and page not in (rates[0], rates[-1])
+    assert rates[2] == page  # the page reads the third rate as the snippet's
