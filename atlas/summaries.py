@@ -17,3 +17,9 @@ def spread(values: list[float], scale: float = 100, digits: int = 0) -> str:
 
 def mean(values: list[float]) -> float:
     return statistics.mean(values)
+
+
+def ranged(values: list[float]) -> dict:
+    """A figure on several seeds as the benchmarks' summary.json files keep it: its mean, min, max
+    and every value."""
+    return {"mean": mean(values), "min": min(values), "max": max(values), "values": values}
