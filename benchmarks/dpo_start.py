@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import BASE_MODEL_DIR, GENERATED_DIR  # noqa: E402
 from atlas.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.summaries import ranged, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "dpo_start"
@@ -75,10 +75,6 @@ def main() -> None:
 
 def figure(run: dict, key: str) -> float:
     return run["prefers_chosen"] if key == "prefers_chosen" else run["after"][key]
-
-
-def ranged(values: list[float]) -> dict:
-    return {"mean": mean(values), "min": min(values), "max": max(values), "values": values}
 
 
 def write_tables(runs: dict) -> None:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
 from atlas.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.summaries import mean, ranged, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "new_knowledge"
@@ -86,10 +86,6 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "runs.json").write_text(json.dumps(runs, indent=1) + "\n")
     write_tables(runs)
-
-
-def ranged(values: list[float]) -> dict:
-    return {"mean": mean(values), "min": min(values), "max": max(values), "values": values}
 
 
 def write_tables(runs: dict) -> None:

@@ -187,7 +187,7 @@ def test_search_indexes_a_notebook_as_a_short_page(built_site):
             (url, notebook_page_title(snippet))
         ]
         text = html.unescape(re.sub(r"<[^>]+>", "", entries[0]["text"]))
-        assert f"snippets/{snippet.name} as a notebook." in text
+        assert f"snippets/{snippet.name} as a notebook (open it in Colab" in text
         cells = [c.source for c in snippet_to_notebook(snippet).cells if c.cell_type == "code"]
         code = {line.strip() for cell in cells for line in cell.splitlines()}
         code = {line for line in code if len(line) >= 20 and " " in line}  # a statement, not a name
