@@ -673,6 +673,34 @@ def test_an_embedding_narrower_than_the_model_is_whole_where_the_config_names_it
     assert models._damaged(folder, config | {"word_embed_proj_dim": width}) is None
 
 
+def test_a_known_model_type_is_told_without_importing_transformers():
+    """The model checks run at the arguments, before the heavy imports: a model_type with a folder
+    of its name in transformers/models is known without importing transformers (seconds), so a
+    mistake in another flag still answers at once."""
+    code = (
+        "import sys; from atlas import models; "
+        "assert models._unknown_model_type('llama') is None; "
+        "assert models._unknown_model_type('openai-gpt') is None; "  # its folder is openai
+        "print('transformers' in sys.modules)"
+    )
+    first = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code.replace("assert models._unknown_model_type('openai-gpt') is None; ", ""),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert first.stdout.strip() == "False", first.stderr[-2000:]
+    second = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert second.stdout.strip() == "True", second.stderr[-2000:]
+
+
 def test_a_flag_left_at_its_default_is_recorded_with_its_value(tmp_path):
     """A snippet refuses a flag its method does not read by whether it was given (`cli.given`),
     so the flag keeps its real default and the run record holds it, not null."""
