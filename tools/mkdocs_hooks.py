@@ -285,7 +285,7 @@ def shorten_headers(html: str) -> str:
 
     def one_table(match: re.Match) -> str:
         table = match.group(0)
-        head = table.split("</thead>", 1)[0]
+        head, end_of_head, body = table.partition("</thead>")
         if head.count("<th") < SHORTEN_FROM_COLUMNS:
             return table
         shortened = []
@@ -298,8 +298,7 @@ def shorten_headers(html: str) -> str:
             shortened.append((short, long))
             return f'{h.group(1)}<abbr title="{escape(long)}">{escape(short)}</abbr>{h.group(3)}'
 
-        head = _HEADER.sub(one_header, head)
-        table = head + table[len(table.split("</thead>", 1)[0]) :]
+        table = _HEADER.sub(one_header, head) + end_of_head + body
         if not shortened:
             return table
         legend = "; ".join(f"<em>{escape(s)}</em>: {escape(long)}" for s, long in shortened)
