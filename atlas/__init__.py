@@ -1,5 +1,7 @@
-"""Adaptation Atlas's toy world: tasks (`world`), tokenizer, datasets (`data`), evaluation,
-plots."""
+"""Adaptation Atlas's harness: what the snippets train, evaluate and report with (`cli`, `training`,
+`evaluation`, `models`, `chat`, `jobs`, `stages`, `tables`, `plots`, ...). The toy world it runs on
+is `atlas.toy`; the site's machinery (provenance of figures, benchmark protocol, playground export)
+is `atlas.site`, which the harness never imports (tests/test_layout.py)."""
 
 from pathlib import Path
 

@@ -16,7 +16,8 @@ import random
 
 import torch
 
-from atlas import data, world
+from atlas.toy import data, world
+
 from atlas.evaluation import extract_answer, generate
 
 SYSTEM_MESSAGES = (

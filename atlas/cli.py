@@ -308,7 +308,7 @@ def _protected_problem(folder: Path, model: str | None, given: bool = True) -> s
 
 def _bounds(args: argparse.Namespace) -> list[tuple[str, int, str]]:
     """Upper bounds that the data and the model can meet, for the flags a run has."""
-    from atlas import world
+    from atlas.toy import world
 
     out = [
         (dest, bound, what)

@@ -6,7 +6,7 @@ per-task figures the evaluation harness saved (`<name>.json`, key "by_task").
 
 from __future__ import annotations
 
-from atlas import world
+from atlas.toy import world
 
 # column key -> header on the page
 COLUMNS: dict[str, str] = {

@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from atlas import UnknownName, world
+from atlas.toy import world
+
+from atlas import UnknownName
 
 if TYPE_CHECKING:  # the harness imports torch: imported where prompts are built, so a script
     # can check task names before that import

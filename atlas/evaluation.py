@@ -22,7 +22,9 @@ from typing import NamedTuple
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from atlas import InputError, UnknownName, world
+from atlas.toy import world
+
+from atlas import InputError, UnknownName
 from atlas.tables import markdown_table, percent
 
 

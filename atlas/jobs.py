@@ -16,7 +16,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from atlas import UnknownName, data, world
+from atlas.toy import data, world
+
+from atlas import UnknownName
 from atlas.comparison import columns
 
 

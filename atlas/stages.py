@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import random
 
-from atlas import world
+from atlas.toy import world
+
 from atlas.evaluation import Example, evaluate, evaluate_examples
 
 DOMAIN_CONDITIONS = ("few_shot", "fact", "instruction")
@@ -84,7 +85,8 @@ def answered_requests(model, tokenizer, n_per_task: int, split: str = "train", s
     prompt is the request as the instruction-tuned model reads it (instruction and newline); the
     tasks are instruction tuning's (the held-out cluster left out); `seed` draws words the
     instruction-tuning run did not train on."""
-    from atlas import data
+    from atlas.toy import data
+
     from atlas.evaluation import extract_answer, generate
 
     tasks = [n for n, t in world.TASKS.items() if t.cluster != world.HELD_OUT_CLUSTER]

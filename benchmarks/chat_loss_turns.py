@@ -8,10 +8,11 @@ toy world's chat data a share of the conversations have two turns (a request, it
 "now reverse that"): with the last-turn loss their first answers are context, not targets.
 
 Each variant runs snippets/chat_sft.py (`--loss assistant` or `--loss last`) over the same four
-learning rates around the page's rate (atlas.protocol.rate_grid), three seeds each, and is read at
-its own best rate: the best mean first-turn accuracy on seen tasks in the chat template, ties to
-the better second turn. The answer of the comparison is whether the seed ranges at the two picked
-rates overlap (atlas.protocol.differs), for the first turn, the second turn and the few-shot kept.
+learning rates around the page's rate (atlas.site.protocol.rate_grid), three seeds each, and is
+read at its own best rate: the best mean first-turn accuracy on seen tasks in the chat template,
+ties to the better second turn. The answer of the comparison is whether the seed ranges at the two
+picked rates overlap (atlas.site.protocol.differs), for the first turn, the second turn and the
+few-shot kept.
 
     python benchmarks/chat_loss_turns.py                # ~16 min on 2 cores
     python benchmarks/chat_loss_turns.py --tables-only  # re-render from runs.json
@@ -27,9 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from atlas import GENERATED_DIR, chat, world  # noqa: E402
-from atlas.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.toy import world  # noqa: E402
+
+from atlas import GENERATED_DIR, chat  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "chat_loss_turns"

@@ -3,8 +3,8 @@
 Continued pretraining starts a new schedule on a trained model: its learning rate warms up again
 ("re-warming"), and a rate that suits training from scratch can knock a trained model further than
 the new data needs. `snippets/continued_pretraining.py` (a quarter of the rows from the old text,
-its page's recipe) runs here at the four rates of atlas.protocol.rate_grid around its own rate, on
-three seeds: how much of the new domain each rate learns, and how much of the old it keeps.
+its page's recipe) runs here at the four rates of atlas.site.protocol.rate_grid around its own
+rate, on three seeds: how much of the new domain each rate learns, and how much of the old it keeps.
 
     python benchmarks/cpt_rates.py                # ~19 min on 2 cores
     python benchmarks/cpt_rates.py --tables-only  # re-render from runs.json
@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
-from atlas.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import ranged, spread  # noqa: E402
 from atlas.stages import MEASURES  # noqa: E402
-from atlas.summaries import ranged, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "cpt_rates"

@@ -4,11 +4,11 @@ one of them.
 
 Rows: DPO at three betas, IPO (TRL's loss_type="ipo", beta its tau), RPO (DPO plus an SFT term on
 the chosen answers: loss_type=["sigmoid", "sft"]) and SFT on the chosen answers; columns: the four
-rates of atlas.protocol.rate_grid around the DPO page's 2e-4. Per seed, every run starts from that
-seed's instruction-tuned model and trains on the pairs it makes (snippets/dpo.py, as a reader runs
-it). Measured: exact match on the seen tasks by instruction (what the model is for), the held-out
-pairs ranked right relative to the start (DPO's own measure), the held-out pairs whose chosen answer
-the model now prefers outright (`prefers_chosen`), and the requests fixed and broken.
+rates of atlas.site.protocol.rate_grid around the DPO page's 2e-4. Per seed, every run starts from
+that seed's instruction-tuned model and trains on the pairs it makes (snippets/dpo.py, as a reader
+runs it). Measured: exact match on the seen tasks by instruction (what the model is for), the
+held-out pairs ranked right relative to the start (DPO's own measure), the held-out pairs whose
+chosen answer the model now prefers outright (`prefers_chosen`), and the requests fixed and broken.
 
     python benchmarks/dpo_grid.py                # ~45 min on 2 cores
     python benchmarks/dpo_grid.py --tables-only  # re-render from runs.json
@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
-from atlas.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "dpo_grid"

@@ -4,7 +4,7 @@ from the base model, and beside DPO after instruction tuning (benchmarks/dpo_gri
 From the base model, the pairs are made as snippets/dpo.py makes them from any model: it answers
 new requests, and each wrong answer becomes a pair, the right answer chosen and its own rejected
 (the base model, never tuned to answer, gets nearly every request wrong, so there are far more
-pairs). Both rows run at the four rates of atlas.protocol.rate_grid around 6e-4, half a decade
+pairs). Both rows run at the four rates of atlas.site.protocol.rate_grid around 6e-4, half a decade
 above the DPO page's rate (a base model has further to go), three seeds, the snippet's 40 steps.
 
     python benchmarks/dpo_start.py                # ~20 min on 2 cores
@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import BASE_MODEL_DIR, GENERATED_DIR  # noqa: E402
-from atlas.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
-from atlas.summaries import ranged, spread  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import ranged, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "dpo_start"

@@ -37,7 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from atlas import BASE_MODEL_DIR, GENERATED_DIR, world  # noqa: E402
+from atlas.toy import world  # noqa: E402
+
+from atlas import BASE_MODEL_DIR, GENERATED_DIR  # noqa: E402
 from atlas.runs import run_script  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 

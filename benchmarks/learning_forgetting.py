@@ -5,10 +5,10 @@ A method that changes the model less may forget less only because it also learns
 comparison is drawn as Biderman et al. (2024, "LoRA Learns Less and Forgets Less", their
 learning-forgetting plots) draw it: what the job trains (x) against what the model keeps
 (few-shot on every task, y). Full fine-tuning runs at four learning rates around its page's rate
-(atlas.protocol.rate_grid), three seeds each, with the snippets a reader runs; the other methods are
-the PEFT sweep's points (benchmarks/peft_sweep.py: three seeds each at the rate its search kept).
-Then, for each of those points, full fine-tuning's few-shot accuracy at the same target accuracy
-(on the line between the two neighbouring rates): forgetting at equal learning.
+(atlas.site.protocol.rate_grid), three seeds each, with the snippets a reader runs; the other
+methods are the PEFT sweep's points (benchmarks/peft_sweep.py: three seeds each at the rate its
+search kept). Then, for each of those points, full fine-tuning's few-shot accuracy at the same
+target accuracy (on the line between the two neighbouring rates): forgetting at equal learning.
 
     python benchmarks/learning_forgetting.py                # ~20 min on 2 cores
     python benchmarks/learning_forgetting.py --tables-only  # re-render from runs.json
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
 from atlas.jobs import JOBS, summary  # noqa: E402
-from atlas.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "learning_forgetting"

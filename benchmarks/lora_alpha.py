@@ -3,8 +3,8 @@
 LoRA adds B·A beside a frozen weight and multiplies it by alpha / r (PEFT's `lora_alpha`); B starts
 at zero, so the first steps leave the model as it was. Every page of this site keeps alpha = 2r, a
 scale of 2 at every rank. Here the scale is 0.5, 2 and 8, at ranks 2 and 16, each over the same
-four learning rates around LoRA's page rate (atlas.protocol.rate_grid), three seeds, on the spell
-job, with the snippet a reader runs (snippets/peft_finetuning.py). The question it answers: is
+four learning rates around LoRA's page rate (atlas.site.protocol.rate_grid), three seeds, on the
+spell job, with the snippet a reader runs (snippets/peft_finetuning.py). The question it answers: is
 alpha a knob of its own, or a second learning rate? Rank-stabilised LoRA (rsLoRA, Kalajdzievic
 2023) only changes the scale, to alpha / sqrt(r): with alpha = 2r at rank 16 that is 8, so one
 rsLoRA run per seed there must give the scale-8 run's figures exactly.
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
 from atlas.jobs import JOBS, summary  # noqa: E402
-from atlas.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "lora_alpha"

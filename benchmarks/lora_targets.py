@@ -7,7 +7,7 @@ the rank. Compared at one rank, all-linear trains about three times the paramete
 comparison says little. Here both places get the same budget: rank 9 beside the four attention
 projections and rank 3 beside all seven linear layers of each block train within a few percent of
 the same number of parameters. Each runs over the same four learning rates around LoRA's page rate
-(atlas.protocol.rate_grid), three seeds, on the spell job, with the snippet a reader runs
+(atlas.site.protocol.rate_grid), three seeds, on the spell job, with the snippet a reader runs
 (snippets/peft_finetuning.py); each is read at its own best rate.
 
     python benchmarks/lora_targets.py                # ~12 min on 2 cores
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
 from atlas.jobs import JOBS, summary  # noqa: E402
-from atlas.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "lora_targets"

@@ -1,6 +1,6 @@
 """New knowledge against the prompt: continued pretraining, SFT and LoRA on made-up facts, each on
-four learning rates around its page rate and three seeds (atlas.protocol), beside the fact given in
-the prompt to the untrained model and to a model taught to read.
+four learning rates around its page rate and three seeds (atlas.site.protocol), beside the fact
+given in the prompt to the untrained model and to a model taught to read.
 
 Every run is `python snippets/new_knowledge.py --method M --learning-rate R --seed S`, as a reader
 runs it; each seed draws other words and other things. A method's rate is picked by the question
@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
-from atlas.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
-from atlas.summaries import mean, ranged, spread  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, at_edge, differs, rate_grid, run_points  # noqa: E402
+from atlas.site.summaries import mean, ranged, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "new_knowledge"

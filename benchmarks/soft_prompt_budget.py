@@ -4,7 +4,7 @@ and their learning-rate grids extended past the edge the PEFT sweep kept.
 The PEFT sweep (benchmarks/peft_sweep.py) trains every method for the job's steps (150 on the spell
 job), far less than prompt tuning was trained in its paper (Lester et al., 2021: 30,000 steps), and
 its prefix-tuning search kept the highest rate of its grid. Three measurements, each with the
-snippets a reader runs, on three seeds (atlas.protocol):
+snippets a reader runs, on three seeds (atlas.site.protocol):
 
 - budget: on the spell job, prompt tuning (16 soft tokens), prefix tuning (16 tokens) and prefix
   tuning with 2 tokens (as many trainable numbers as the 16-token prompt: a prefix holds a key and
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
 from atlas.jobs import JOBS, summary  # noqa: E402
-from atlas.protocol import SEEDS, Point, differs, run_points  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, differs, run_points  # noqa: E402
+from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "soft_prompt_budget"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT  # noqa: E402
 from atlas.runs import run_script  # noqa: E402
-from atlas.summaries import mean, spread  # noqa: E402
+from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 OUT = GENERATED_DIR / "stages"

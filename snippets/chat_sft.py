@@ -28,7 +28,9 @@ import json
 import random
 from pathlib import Path
 
-from atlas import BASE_MODEL_DIR, cli, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, cli
 
 parser = cli.parser(__doc__, results="chat_sft")
 parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)

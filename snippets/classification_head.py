@@ -13,7 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from atlas import BASE_MODEL_DIR, cli, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, cli
 
 parser = cli.parser(__doc__, results="classification_head")
 parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)
@@ -43,7 +45,8 @@ from transformers import (
     set_seed,
 )
 
-from atlas import data
+from atlas.toy import data
+
 from atlas.plots import plot_loss
 from atlas.training import cpu_settings, train, write_stats
 

@@ -11,7 +11,9 @@ training seconds on a 2-core CPU) and what the model can do afterwards, by input
 import json
 from pathlib import Path
 
-from atlas import CHECKOUT, GENERATED_DIR, cli, world
+from atlas.toy import world
+
+from atlas import CHECKOUT, GENERATED_DIR, cli
 from atlas.comparison import COLUMNS, columns
 from atlas.tables import markdown_table, percent
 

@@ -49,7 +49,9 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
-from atlas import data, stages
+from atlas.toy import data
+
+from atlas import stages
 from atlas.plots import plot_loss
 from atlas.tables import markdown_table
 from atlas.training import save, sft_config, train, write_stats

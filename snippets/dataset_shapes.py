@@ -11,7 +11,9 @@ Builds every dataset shape of the toy world as a JSONL file, loads each with
 import json
 from pathlib import Path
 
-from atlas import ROOT, cli, data, world
+from atlas.toy import data, world
+
+from atlas import ROOT, cli
 
 parser = cli.parser(__doc__, results="dataset_shapes")
 parser.add_argument(

@@ -11,7 +11,9 @@ must infer it from the examples. `--model` asks any causal LM instead (a folder 
 
 import json
 
-from atlas import BASE_MODEL_DIR, cli, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, cli
 
 parser = cli.parser(__doc__, results="few_shot_prompting")
 parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)

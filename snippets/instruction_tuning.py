@@ -22,7 +22,9 @@ import json
 import random
 from pathlib import Path
 
-from atlas import BASE_MODEL_DIR, cli, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, cli
 
 parser = cli.parser(__doc__, results="instruction_tuning")
 parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)
@@ -97,7 +99,8 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
-from atlas import data
+from atlas.toy import data
+
 from atlas.evaluation import evaluate
 from atlas.plots import plot_loss
 from atlas.training import save, sft_config, train, write_stats

@@ -95,8 +95,9 @@ from peft import LoraConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
-from atlas import world
-from atlas.data import THINGS
+from atlas.toy import world
+from atlas.toy.data import THINGS
+
 from atlas.evaluation import Example, evaluate, evaluate_examples
 from atlas.tables import markdown_table
 from atlas.training import save, sft_config, train, write_stats

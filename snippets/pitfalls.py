@@ -13,7 +13,9 @@ seeds by `benchmarks/chat_pitfalls.py`.
 
 import json
 
-from atlas import BASE_MODEL_DIR, cli, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, cli
 
 parser = cli.parser(__doc__, results="pitfalls")
 parser.add_argument("--model", type=cli.model, default=str(BASE_MODEL_DIR), help=cli.MODEL_HELP)

@@ -46,10 +46,12 @@ from transformers import (
     default_data_collator,
 )
 
-from atlas import ROOT, data
+from atlas.toy import data
+from atlas.toy.tokenizer import build_tokenizer
+
+from atlas import ROOT
 from atlas.evaluation import evaluate
 from atlas.plots import plot_accuracy_by_task, plot_loss
-from atlas.tokenizer import build_tokenizer
 from atlas.training import native_bf16
 
 torch.manual_seed(0)
@@ -57,7 +59,7 @@ torch.manual_seed(0)
 # --8<-- [start:model]
 BLOCK, BATCH = 128, 32  # packed 128-character blocks, 32 per step
 
-tokenizer = build_tokenizer()  # one token per character, see atlas/tokenizer.py
+tokenizer = build_tokenizer()  # one token per character, see atlas/toy/tokenizer.py
 config = LlamaConfig(
     vocab_size=len(tokenizer),
     hidden_size=args.hidden_size,

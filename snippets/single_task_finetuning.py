@@ -63,7 +63,8 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
-from atlas import data, world
+from atlas.toy import data, world
+
 from atlas.evaluation import asked_for_another_task, evaluate, shares_markdown
 from atlas.plots import plot_loss
 from atlas.training import save, sft_config, train, write_stats

@@ -25,7 +25,7 @@ args = cli.parse(parser)
 # The heavy imports come after the arguments, so --help and a typo answer at once.
 from transformers import AutoTokenizer
 
-from atlas.tokenizer import build_tokenizer
+from atlas.toy.tokenizer import build_tokenizer
 
 # --8<-- [start:build]
 build_tokenizer().save_pretrained(args.output_dir)

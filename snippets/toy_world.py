@@ -6,7 +6,9 @@ Prints and writes the tables of tasks and templates that the concept pages show.
 """
 # ci-args: --results-dir {tmp}/results
 
-from atlas import cli, world
+from atlas.toy import world
+
+from atlas import cli
 from atlas.tables import markdown_table
 
 parser = cli.parser(__doc__, results="toy_world")

@@ -103,7 +103,7 @@ def run_snippet(tmp_path_factory, request):
 def assert_whole_grid(rates: list[float], runs: dict) -> None:
     """A comparing benchmark's runs ({label: {rate: {seed: ...}}}) each cover its whole
     learning-rate grid, at least the protocol's width, on at least the protocol's seeds."""
-    from atlas import protocol
+    from atlas.site import protocol
 
     assert len(rates) >= protocol.GRID_WIDTH
     for label, by_rate in runs.items():

@@ -1,10 +1,10 @@
 """Comparing a fresh run's figures with the committed ones, on any CPU.
 
 On the kind of machine that wrote the committed files (same instruction set, ATen kernels and
-torch: atlas.provenance.same_kind) a rerun gives the same bytes, so bytes are compared. On another
-kind the last float bits differ from the first training step on, and a greedy decoder turns a few
-of those differences into another answer; so numbers are compared with a tolerance, text that the
-model generated is not compared, and everything else must be equal.
+torch: atlas.site.provenance.same_kind) a rerun gives the same bytes, so bytes are compared. On
+another kind the last float bits differ from the first training step on, and a greedy decoder turns
+a few of those differences into another answer; so numbers are compared with a tolerance, text that
+the model generated is not compared, and everything else must be equal.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def tolerance(p: float, n: int) -> float:
 def _examples_per_figure(summary: dict) -> dict[str, int]:
     """For an evaluation summary (atlas.evaluation.EvalResult.summary): how many examples stand
     behind one figure of each section."""
-    from atlas import world
+    from atlas.toy import world
 
     tasks = list(summary["by_task"])
     conditions = len(next(iter(summary["by_task"].values())))

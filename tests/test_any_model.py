@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from atlas import ROOT, data, world
+from atlas.toy import data, world
+
+from atlas import ROOT
 from atlas.ci import SNIPPETS
 
 CHAT_TEMPLATE = (

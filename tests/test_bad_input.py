@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from atlas import GENERATED_DIR, ROOT, BadDataset, data
+from atlas.toy import data
+
+from atlas import GENERATED_DIR, ROOT, BadDataset
 from atlas.ci import SNIPPETS
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "0"}  # a Hub id would go to the network: none may be tried
@@ -797,7 +799,9 @@ def test_a_damaged_results_file_names_itself_in_the_comparison(tmp_path, text, w
 
 
 def test_asking_for_more_words_than_a_run_can_draw_raises_at_once():
-    from atlas import InputError, world
+    from atlas.toy import world
+
+    from atlas import InputError
 
     start = time.perf_counter()
     with pytest.raises(InputError, match="at most 10000"):

@@ -794,7 +794,7 @@ def test_playground_answers_as_the_python_harness(playground_tab):
     checks the committed ONNX files against it on this CPU)."""
     from transformers import AutoTokenizer
 
-    from atlas import playground
+    from atlas.site import playground
 
     tokenizer = AutoTokenizer.from_pretrained(ROOT / "models" / "toy-base")
     expected = json.loads((PLAYGROUND / "expected.json").read_text())
@@ -841,8 +841,8 @@ def test_playground_answers_as_the_python_harness(playground_tab):
 
 
 def test_playground_marks_answers_with_the_toy_worlds_tasks(playground_tab):
-    """The page's task functions (for right / wrong on any word) are atlas.world's."""
-    from atlas import world
+    """The page's task functions (for right / wrong on any word) are atlas.toy.world's."""
+    from atlas.toy import world
 
     words = (
         world.words("eval", 40) + world.words("train", 40) + ["ab", "aaaaaaaaaaaa", "zyxwvutsrqpo"]
@@ -860,10 +860,10 @@ ENGLISH_WORDS = ["planet", "hello", "cat", "dog", "world", "strength", "apple", 
 
 
 def test_playground_knows_the_toy_worlds_words(playground_tab):
-    """The page's word shape, held-out split and word drawing are atlas.world's: every word of a
+    """The page's word shape, held-out split and word drawing are atlas.toy.world's: every word of a
     run, training and held-out, is toy-shaped and no English word above is; the held-out test is
     world.is_eval_word; a drawn word is a toy-shaped held-out word."""
-    from atlas import world
+    from atlas.toy import world
 
     words = world.words("eval", 2000) + world.words("train", 2000)
     got = playground_tab.page.evaluate(

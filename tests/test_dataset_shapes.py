@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from atlas import data
+from atlas.toy import data
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_dataset_shapes_page_shows_every_shape(run_snippet):
 def test_unpaired_feedback_has_one_answer_per_prompt_good_and_bad(tmp_path):
     """The unpaired preference shape KTO trains on: no prompt holds two answers, and a label says
     whether its one answer is right."""
-    from atlas import world
+    from atlas.toy import world
 
     rows = data.feedback(["reverse", "sort"], 10)
     assert len({r["prompt"] for r in rows}) == len(rows)

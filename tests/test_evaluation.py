@@ -6,9 +6,11 @@ import importlib.util
 
 import pytest
 
-from atlas import BASE_MODEL_DIR, models, real_model, world
+from atlas.toy import world
+from atlas.toy.tokenizer import build_tokenizer
+
+from atlas import BASE_MODEL_DIR, models, real_model
 from atlas.evaluation import CONDITIONS, build_examples, evaluate, extract_answer, generate
-from atlas.tokenizer import build_tokenizer
 
 
 def test_grid_covers_every_task_and_condition_on_eval_words():

@@ -1,5 +1,5 @@
 """The published figures are current: every file in docs/generated was written by a stamped run of
-the code as it is now (atlas/provenance.py). Fast (no training), and the same on any CPU: the
+the code as it is now (atlas/site/provenance.py). Fast (no training), and the same on any CPU: the
 machine is recorded in the stamps, never compared here.
 
 When this fails it names the producer, what changed, and the command that regenerates it:
@@ -15,10 +15,11 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from atlas import code_units, provenance
+from atlas.site import code_units, provenance
 from conftest import ROOT, load_script
 
 
@@ -97,8 +98,10 @@ def test_a_call_hashes_as_the_function_it_calls_wherever_it_lives():
     moved = _project(
         {
             "atlas/world.py": "",
-            "atlas/data.py": words,
-            "atlas/caller.py": "from atlas.data import words\n\ndef f():\n    return words(3)\n",
+            "atlas/toy/data.py": words,
+            "atlas/caller.py": (
+                "from atlas.toy.data import words\n\ndef f():\n    return words(3)\n"
+            ),
         }
     )
     edited = _project(
@@ -121,7 +124,7 @@ def test_a_call_hashes_as_the_function_it_calls_wherever_it_lives():
         for name, idx in locals().items()
         if isinstance(idx, code_units.Index)
     }
-    assert f["here"] == f["moved"]  # moved, and imported another way: the same
+    assert f["here"] == f["moved"]  # moved into a sub-package, imported another way: the same
     assert f["here"] != f["edited"]  # the function it calls changed
     assert f["here"] != f["other"]  # it calls another function of the same name
     # its own text is the same in all four: the change is in what it calls
@@ -157,15 +160,15 @@ def test_statement_order_counts():
 def test_a_trace_maps_code_objects_to_units():
     idx = code_units.index(ROOT)
     unit = idx.unit
-    assert unit("atlas/world.py", "words") == "words"
-    assert unit("atlas/world.py", "words.<locals>.<genexpr>") == "words"
+    assert unit("atlas/toy/world.py", "words") == "words"
+    assert unit("atlas/toy/world.py", "words.<locals>.<genexpr>") == "words"
     assert (
         unit("atlas/evaluation.py", "EvalResult.by_task.<locals>.<dictcomp>")
         == "EvalResult.by_task"
     )
     assert unit("atlas/evaluation.py", "EvalResult") == code_units.MODULE  # the class body
-    assert unit("atlas/world.py", "<lambda>") == code_units.MODULE
-    assert unit("atlas/world.py", "<module>") == code_units.MODULE
+    assert unit("atlas/toy/world.py", "<lambda>") == code_units.MODULE
+    assert unit("atlas/toy/world.py", "<module>") == code_units.MODULE
 
 
 def test_no_stamp_holds_a_whole_scratch_folder_as_an_input():
@@ -251,7 +254,7 @@ def test_a_comment_or_a_docstring_does_not_make_figures_stale(copy):
     snippet.write_text(
         snippet.read_text().replace('TASK = "spell"', 'TASK = "spell"  # a new comment', 1)
     )
-    world = copy / "atlas" / "world.py"
+    world = copy / "atlas" / "toy" / "world.py"
     world.write_text(
         world.read_text().replace('"""The toy world:', '"""The toy world (reworded):', 1)
     )
@@ -300,25 +303,62 @@ def test_help_texts_and_error_messages_in_cli_stale_nothing(copy):
     assert not _stale(copy)
 
 
-def test_moving_a_function_to_another_module_stales_nothing(copy):
-    world, data = copy / "atlas" / "world.py", copy / "atlas" / "data.py"
+def _move_bare_prompt(copy) -> Path:
+    """Move world.bare_prompt, unchanged, into atlas/toy/data.py, its callers told; the new file."""
+    world, data = copy / "atlas" / "toy" / "world.py", copy / "atlas" / "toy" / "data.py"
     source = world.read_text()
     start = source.index("def bare_prompt(")
     end = source.index("\ndef ", start + 1)
     function = source[start:end]
     world.write_text(source[:start] + source[end:])
     data.write_text(data.read_text() + "\n\n" + function)
-    for path in [*(copy / "atlas").glob("*.py"), *(copy / "snippets").glob("*.py")]:
+    for path in [*(copy / "atlas").rglob("*.py"), *(copy / "snippets").glob("*.py")]:
         text = path.read_text()
         if "world.bare_prompt" in text:
             text = text.replace("world.bare_prompt", "data.bare_prompt")
-            if "from atlas import data" not in text:  # a caller that needs the new module
-                text = text.replace(
-                    "from atlas import ", "from atlas import data\nfrom atlas import ", 1
-                )
+            if "from atlas.toy import data" not in text:  # a caller that needs the new module
+                text = text.replace("from atlas", "from atlas.toy import data\nfrom atlas", 1)
             path.write_text(text)
     assert "def bare_prompt" not in world.read_text()
+    return data
+
+
+def test_moving_a_function_to_another_module_stales_nothing(copy):
+    _move_bare_prompt(copy)
     assert not _stale(copy)
+
+
+def test_following_a_move_keeps_an_edit_of_the_moved_function_a_change(copy):
+    """After a move, `--follow-moves` re-keys the stamps to where the code is now: a later edit of
+    the moved function then reads as that function changed (which a quick rerun can vouch for),
+    not as a unit that is gone (which blocks every adoption until the producers rerun)."""
+    update = load_script("tools/update_generated.py")
+    data = _move_bare_prompt(copy)
+    producer = provenance.BY_NAME["single_task_finetuning"]
+    stamp = provenance.read_stamps(producer.folder, copy)[producer.name]
+    moves = update.follow_moves(stamp, code_units.index(copy))
+    assert moves == {"atlas/toy/world.py::bare_prompt": "atlas/toy/data.py::bare_prompt"}
+    assert "bare_prompt" in stamp["code"]["atlas/toy/data.py"]["functions"]
+    assert "bare_prompt" not in stamp["code"]["atlas/toy/world.py"]["functions"]
+    provenance.save_stamp(producer, stamp, copy)
+    assert not _stale(copy)  # the same units, at their new address
+    data.write_text(data.read_text().replace('    return f"{word}\\n"', "    return word + '\\n'"))
+    reasons = provenance.stale_reasons(producer, stamp, copy)
+    assert "atlas/toy/data.py::bare_prompt changed" in reasons, reasons
+
+
+def test_no_stamp_records_code_where_it_no_longer_is():
+    """Every file a stamp's code record names exists: after moving code, run
+    `python tools/update_generated.py --follow-moves` (see the test above)."""
+    gone = {
+        f"{folder.name}: {name} records {rel}"
+        for folder in (ROOT / "docs" / "generated").iterdir()
+        if (folder / provenance.STAMP).is_file()
+        for name, stamp in provenance.read_stamps(folder.name).items()
+        for rel in stamp.get("code", {})
+        if not (ROOT / rel).is_file()
+    }
+    assert not gone, sorted(gone)
 
 
 def test_editing_a_function_stales_only_the_producers_that_ran_it(copy):
@@ -419,7 +459,7 @@ def test_an_adopted_stamp_names_reruns_that_ran_its_changed_code():
 
 def test_evidence_is_a_rerun_that_ran_the_changed_code_and_reproduced(copy):
     update = load_script("tools/update_generated.py")
-    world = copy / "atlas" / "world.py"
+    world = copy / "atlas" / "toy" / "world.py"
     text = world.read_text()
     old = '    return f"{word}\\n"'
     assert old in text
@@ -444,7 +484,7 @@ def test_evidence_is_a_rerun_that_ran_the_changed_code_and_reproduced(copy):
     rerun(reproduced=True)
     evidence = update.evidence_for(seeds, copy)
     assert evidence and evidence[0]["rerun"] == "single_task_finetuning"
-    assert evidence[0]["ran"] == ["atlas/world.py::bare_prompt"]
+    assert evidence[0]["ran"] == ["atlas/toy/world.py::bare_prompt"]
     rerun(reproduced=False)  # its figures changed: no evidence
     assert update.evidence_for(seeds, copy) is None
 
@@ -457,7 +497,7 @@ def test_a_rerun_vouches_only_for_the_versions_that_made_the_same_figures(copy):
     stamp = stamps["single_task_finetuning"]
     stamp["figures also made by"] = {}  # it reproduced only its own (new) figures
     provenance.stamp_path("single_task_finetuning", copy).write_text(json.dumps(stamps))
-    world = copy / "atlas" / "world.py"
+    world = copy / "atlas" / "toy" / "world.py"
     world.write_text(
         world.read_text().replace('    return f"{word}\\n"', "    return word + '\\n'")
     )

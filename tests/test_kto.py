@@ -12,7 +12,9 @@ import re
 
 import pytest
 
-from atlas import GENERATED_DIR, ROOT, world
+from atlas.toy import world
+
+from atlas import GENERATED_DIR, ROOT
 from claims import KTO as CLAIMS
 
 KTO = GENERATED_DIR / "kto"

@@ -1,58 +1,96 @@
-"""The architecture, as a rule on imports: the toy world knows nothing of the harness, and neither
-knows the site's machinery; a snippet a reader copies never imports the site's machinery.
+"""The architecture, as packages and a rule on imports: the toy world knows nothing of the harness,
+and neither knows the site's machinery; a snippet a reader copies never imports the site's
+machinery, and a `pip install` of the project leaves it out.
 
-    toy world        atlas.world, atlas.tokenizer, atlas.data
-    harness          what the snippets train, evaluate and report with (atlas.cli,
-                     training, evaluation, models, real_model, chat, english, jobs, stages,
-                     tables, plots, ...)
-    site machinery   atlas.provenance, atlas.code_units (stamps), atlas.summaries (the pages'
-                     summaries of benchmarks), atlas.protocol (how benchmarks compare methods),
-                     atlas.playground (the playground's export)
-
-The modules still share one package; this test is the contract that keeps the layers apart.
+    atlas.toy    the toy world: world, tokenizer, data
+    atlas        the harness the snippets train, evaluate and report with: cli, training,
+                 evaluation, models, real_model, chat, english, jobs, stages, tables, plots, ...
+    atlas.site   the site's machinery: provenance and code_units (stamps), summaries (the pages'
+                 summaries of benchmarks), protocol (how benchmarks compare methods), playground
+                 (the playground's export)
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 
 import pytest
 
 from conftest import ROOT
 
-TOY_WORLD = {"world", "tokenizer", "data"}
-SITE_MACHINERY = {"provenance", "code_units", "summaries", "protocol", "playground"}
-ATLAS = {p.stem for p in (ROOT / "atlas").glob("*.py")} - {"__init__"}
+LAYERS = {"toy": "atlas.toy", "harness": "atlas", "site": "atlas.site"}
 
 
-def atlas_imports(path) -> set[str]:
-    """The atlas modules a file imports, anywhere in it (function-level imports included)."""
+def modules(layer: str) -> list:
+    folder = ROOT / LAYERS[layer].replace(".", "/")
+    return sorted(p for p in folder.glob("*.py") if p.name != "__init__.py")
+
+
+def layer_of(name: str) -> str:
+    """The layer of what a dotted name under atlas imports: `atlas.toy.world` -> toy; a name of
+    the package's root that is no module (`atlas.InputError`, `atlas.ROOT`) -> root, which every
+    layer shares (the errors and the default folders)."""
+    parts = name.split(".")
+    if len(parts) > 1 and parts[1] in ("toy", "site"):
+        return parts[1]
+    if len(parts) == 2 and not (ROOT / "atlas" / f"{parts[1]}.py").is_file():
+        return "root"
+    return "harness"
+
+
+def imported_layers(path) -> set[str]:
+    """The layers of what a file imports from atlas, anywhere in it (function-level imports
+    included)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "atlas":
-                found |= {a.name for a in node.names if a.name in ATLAS}
-            elif node.module.startswith("atlas."):
-                found.add(node.module.split(".")[1])
+                found |= {layer_of(f"atlas.{a.name}") for a in node.names}
+            elif node.module.split(".")[0] == "atlas":
+                found.add(layer_of(node.module))
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("atlas.")}
-    return found
+            found |= {layer_of(a.name) for a in node.names if a.name.split(".")[0] == "atlas"}
+    return found - {"root"}
 
 
-def test_the_layers_are_named_modules():
-    assert TOY_WORLD <= ATLAS and SITE_MACHINERY <= ATLAS
+def test_every_module_lives_in_a_layer():
+    """No module outside the three packages' own folders (a new folder is a new decision)."""
+    for folder in (ROOT / "atlas").iterdir():
+        if folder.is_dir() and folder.name != "__pycache__":
+            assert folder.name in ("toy", "site"), f"atlas/{folder.name} is in no layer"
+    assert all(modules(layer) for layer in LAYERS)
 
 
-@pytest.mark.parametrize("module", sorted(TOY_WORLD))
-def test_the_toy_world_imports_only_the_toy_world(module):
-    assert atlas_imports(ROOT / "atlas" / f"{module}.py") <= TOY_WORLD
+@pytest.mark.parametrize("path", modules("toy"), ids=lambda p: p.stem)
+def test_the_toy_world_imports_only_the_toy_world(path):
+    assert imported_layers(path) <= {"toy"}
 
 
-@pytest.mark.parametrize("module", sorted(ATLAS - SITE_MACHINERY))
-def test_the_harness_never_imports_the_site_machinery(module):
-    assert not atlas_imports(ROOT / "atlas" / f"{module}.py") & SITE_MACHINERY
+@pytest.mark.parametrize("path", modules("harness"), ids=lambda p: p.stem)
+def test_the_harness_never_imports_the_site_machinery(path):
+    assert "site" not in imported_layers(path)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "snippets").glob("*.py")), ids=lambda p: p.stem)
 def test_a_snippet_never_imports_the_site_machinery(path):
-    assert not atlas_imports(path) & SITE_MACHINERY
+    assert "site" not in imported_layers(path)
+
+
+def test_the_installed_package_is_the_toy_world_and_the_harness():
+    """What `pip install` puts on a reader's machine: the harness, the toy world and the shipped
+    base model; not the site's machinery."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert set(setuptools["packages"]) == {"atlas", "atlas.toy", "atlas.toy_base"}
+
+
+def test_the_layer_check_sees_each_kind_of_import(tmp_path):
+    """The rule is only as good as its reading of imports: each form is told to its layer."""
+    path = tmp_path / "example.py"
+    path.write_text(
+        "from atlas import cli\nfrom atlas.toy import world\nimport atlas.site.protocol\n"
+        "def f():\n    from atlas.site.summaries import mean\n"
+    )
+    assert imported_layers(path) == {"harness", "toy", "site"}
+    path.write_text("from atlas import InputError, site\nfrom atlas.toy.world import words\n")
+    assert imported_layers(path) == {"site", "toy"}

@@ -14,7 +14,10 @@ import onnxruntime as ort
 import pytest
 from transformers import AutoTokenizer
 
-from atlas import BASE_MODEL_DIR, ROOT, InputError, MissingFile, evaluation, playground, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, ROOT, InputError, MissingFile, evaluation
+from atlas.site import playground
 from claims import PLAYGROUND as c
 
 FOLDER = ROOT / "docs" / "generated" / "playground"
@@ -31,7 +34,7 @@ def load(name: str):
 
 
 def test_page_description_is_current(tokenizer):
-    """playground.json is what atlas.playground makes from the toy world now."""
+    """playground.json is what atlas.site.playground makes from the toy world now."""
     assert load("playground.json") == json.loads(json.dumps(playground.spec(tokenizer)))
 
 

@@ -2,8 +2,9 @@
 test margin or the toy world could supply.
 
 Numbers on the pages come from `{{ ... }}` macros (tools/macros.py: the files the snippets wrote,
-tests/claims.py, atlas.world) or from included generated files. What is left in the prose, outside
-code, includes, macros, links and HTML, must be on the short allowlist below, each with its reason.
+tests/claims.py, atlas.toy.world) or from included generated files. What is left in the prose,
+outside code, includes, macros, links and HTML, must be on the short allowlist below, each with its
+reason.
 """
 
 from __future__ import annotations

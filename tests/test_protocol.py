@@ -1,4 +1,4 @@
-"""The comparison protocol's rules, as atlas/protocol.py carries them out (the page:
+"""The comparison protocol's rules, as atlas/site/protocol.py carries them out (the page:
 docs/how-this-site-works.md#comparing-methods)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import ast
 
 import pytest
 
-from atlas import protocol
+from atlas.site import protocol
 from conftest import ROOT
 
 COMPARING = [
@@ -54,13 +54,13 @@ def test_every_ranking_rests_on_three_seeds():
 
 @pytest.mark.parametrize("name", COMPARING)
 def test_the_comparing_benchmarks_use_the_protocol(name):
-    """Not by convention: each imports its seeds and runs from atlas.protocol and keeps no seeds
-    or worker pool of its own."""
+    """Not by convention: each imports its seeds and runs from atlas.site.protocol and keeps no
+    seeds or worker pool of its own."""
     tree = ast.parse((ROOT / "benchmarks" / f"{name}.py").read_text())
     imported = {
         a.name
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module == "atlas.protocol"
+        if isinstance(node, ast.ImportFrom) and node.module == "atlas.site.protocol"
         for a in node.names
     }
     assert {"SEEDS", "Point", "run_points"} <= imported

@@ -8,7 +8,7 @@ import shlex
 import figures
 import pytest
 
-from atlas import provenance
+from atlas.site import provenance
 from conftest import ROOT, SNIPPETS, ci_variants, on_real_model
 
 GENERATED = ROOT / "docs" / "generated"
@@ -54,7 +54,8 @@ def test_committed_outputs_are_current(path, variant, run_snippet):
         f"snippets/{path.name}", shlex.split(ci_variants(path)[variant])
     )
     assert producer is not None, (
-        f"no producer in atlas/provenance.py publishes {path.name} {ci_variants(path)[variant]}"
+        f"no producer in atlas/site/provenance.py publishes {path.name} "
+        f"{ci_variants(path)[variant]}"
     )
     stamp = provenance.read_stamp(producer.folder, producer.name)
     exact = provenance.same_kind(stamp["made_on"], provenance.machine())

@@ -39,7 +39,7 @@ def test_default_arguments_keep_only_the_output_folders():
 
 
 def test_the_report_names_the_cpu_and_its_peak(report):
-    from atlas import provenance
+    from atlas.site import provenance
 
     made_on = provenance.read_stamp("benchmark", "benchmark")["made_on"]
     assert made_on["cpu"] and report["cpu"]["vector_extensions"]
@@ -186,7 +186,7 @@ def float32_run() -> dict:
 
 
 def test_the_float32_run_is_the_default_run_on_a_cpu_without_bf16(float32_run):
-    from atlas import provenance
+    from atlas.site import provenance
 
     made_on = provenance.read_stamp("pretraining_float32")["made_on"]
     assert made_on["native_bf16"] is False and float32_run["cpu"]["native_bf16"] is False

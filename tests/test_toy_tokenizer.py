@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
+from atlas.toy.tokenizer import build_tokenizer
+
 from atlas.evaluation import build_examples, require_chat_template
-from atlas.tokenizer import build_tokenizer
 
 
 def test_tokenizer_loads_like_a_hub_tokenizer(tmp_path):

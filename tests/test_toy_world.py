@@ -7,9 +7,11 @@ import re
 
 import pytest
 
-from atlas import data, models, world
+from atlas.toy import data, world
+from atlas.toy.tokenizer import build_tokenizer
+
+from atlas import models
 from atlas.evaluation import build_examples
-from atlas.tokenizer import build_tokenizer
 
 
 def test_tasks_clusters_phrasings_templates():

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas import BASE_MODEL_DIR, cli, playground  # noqa: E402
+from atlas import BASE_MODEL_DIR, cli  # noqa: E402
+from atlas.site import playground
 
 GRID_WORDS = 10  # held-out words per task and presentation in the equality check
 

@@ -1,7 +1,7 @@
 """mkdocs-macros module: the numbers in the pages' prose, read from the files the snippets wrote.
 
 A page never types a measured figure by hand. It renders it from `docs/generated/` (what a snippet
-wrote), from `tests/claims.py` (the margins the tests assert), from `atlas.world` (the toy
+wrote), from `tests/claims.py` (the margins the tests assert), from `atlas.toy.world` (the toy
 world's sizes), or from a constant or `# ci-args:` value in the code itself, so a regenerated figure
 or a changed margin changes the sentence too:
 
@@ -57,7 +57,7 @@ def fig(path: str, *keys):
 
 def made_on(folder: str, producer: str | None = None) -> str:
     """The machine that wrote a generated folder's figures, in words, from its provenance stamp."""
-    from atlas import provenance
+    from atlas.site import provenance
 
     return provenance.describe_machine(provenance.read_stamp(folder, producer)["made_on"])
 
@@ -65,7 +65,7 @@ def made_on(folder: str, producer: str | None = None) -> str:
 def made_on_all(*folders: str) -> str:
     """The machine(s) that wrote every stamp in these generated folders, in words ("X and Y" when
     they differ), for a sentence about figures that come from several runs."""
-    from atlas import provenance
+    from atlas.site import provenance
 
     found = []
     for folder in folders:
@@ -85,7 +85,7 @@ def constant_baseline(cluster: str, n_words: int = 40) -> float:
     site is measured on): the trivial baseline beside a held-out cluster's accuracy."""
     from collections import Counter
 
-    from atlas import world
+    from atlas.toy import world
 
     words = world.words("eval", n_words)
     tasks = [name for name, task in world.TASKS.items() if task.cluster == cluster]
@@ -101,7 +101,7 @@ def stamps() -> dict[str, list[str]]:
     """The producers of the published figures, grouped by what stands behind their stamps: a
     traced run, a traced run's code adopted with evidence, a static closure (figures older than
     traced stamps), a run on a machine no developer has."""
-    from atlas import provenance
+    from atlas.site import provenance
 
     groups: dict[str, list[str]] = {"traced": [], "evidence": [], "static": [], "elsewhere": []}
     for producer in provenance.PRODUCERS:
@@ -173,8 +173,8 @@ def ci_arg(snippet: str, flag: str, variant: int = 0) -> str:
 
 def differs(a: dict, b: dict) -> bool:
     """Whether two figures' seed ranges ({"min", "max"}, as the summaries hold them) do not overlap:
-    the site's rule for a measured difference (atlas.protocol.differs)."""
-    from atlas.protocol import differs as ranges_differ
+    the site's rule for a measured difference (atlas.site.protocol.differs)."""
+    from atlas.site.protocol import differs as ranges_differ
 
     return ranges_differ([a["min"], a["max"]], [b["min"], b["max"]])
 
@@ -232,7 +232,7 @@ def colab(stem: str, text: str = "open it in Colab") -> str:
 
 
 def define_env(env):
-    from atlas import world
+    from atlas.toy import world
 
     env.variables["world"] = world
     # The clusters multi-task instruction tuning trains on: all but the held-out one.

@@ -11,9 +11,9 @@ docs/generated (and only those), then rewrite their provenance stamps.
 Each producer runs exactly as a reader runs it (`python snippets/x.py`, writing to its default
 folder), in dependency order, under a trace (tools/trace) that records the code it executes and the
 files and model folders it opens, in every Python process it starts: that record is its stamp
-(atlas/provenance.py). Each producer is stamped as soon as it finishes, so a stopped regeneration
-goes on where it stopped. Commit the regenerated folders together with the code change that caused
-them.
+(atlas/site/provenance.py). Each producer is stamped as soon as it finishes, so a stopped
+regeneration goes on where it stopped. Commit the regenerated folders together with the code change
+that caused them.
 
 A stale producer that takes more than CHEAP_MINUTES is adopted without a rerun only with evidence:
 the cheap producers are rerun first; a rerun that reproduced its previous figures byte for byte
@@ -43,7 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from atlas import THREADS, code_units, provenance  # noqa: E402
+from atlas import THREADS  # noqa: E402
+from atlas.site import code_units, provenance  # noqa: E402
 
 
 def outputs_since(producer: provenance.Producer, start: float) -> list[Path]:
@@ -223,6 +224,59 @@ def evidence_for(
     return chosen if set(needed) <= covered else None
 
 
+def _moved_file(idx: code_units.Index, rel: str, statements: list[str]) -> str | None:
+    """Where a module that is gone from `rel` is now: the one file with exactly its module-level
+    statements (of the same name where several have them), or None."""
+    same = [r for r, f in idx.files.items() if f.statements == statements]
+    named = [r for r in same if Path(r).name == Path(rel).name]
+    found = named if len(named) == 1 else same
+    return found[0] if len(found) == 1 else None
+
+
+def unit_moves(idx: code_units.Index, code: dict) -> dict[str, str]:
+    """The units of a code record that moved without changing, by their own keys (see
+    `_own_versions`): {"atlas/world.py::words": "atlas/toy/world.py::words", "atlas/world.py
+    (module level)": "atlas/toy/world.py (module level)"}."""
+    moves = {}
+    for rel, entry in code.items():
+        if rel not in idx.files:
+            moved = _moved_file(idx, rel, entry["statements"])
+            if moved is not None:
+                moves[f"{rel} (module level)"] = f"{moved} (module level)"
+        for qualname, digest in entry["functions"].items():
+            here = idx.files.get(rel)
+            if (here is None or qualname not in here.functions) and digest in idx.hashes:
+                where = idx.hashes[digest]
+                moves[f"{rel}::{qualname}"] = f"{where[0]}::{where[1]}"
+    return moves
+
+
+def follow_moves(stamp: dict, idx: code_units.Index) -> dict[str, str]:
+    """Re-key a current stamp's code record, and its record of earlier versions that made the
+    same figures, to where each unit is now. Nothing a unit does changes (the stamp is current),
+    only its address, so that a later edit of a moved function reads as that function changed,
+    which a quick rerun can vouch for, rather than as a unit that is gone. Returns the moves."""
+    code = stamp["code"]
+    moves = unit_moves(idx, code)
+    if not moves:
+        return {}
+    units: dict[str, set[str]] = {}
+    for rel, entry in code.items():
+        key = f"{rel} (module level)"
+        units.setdefault(moves.get(key, key).removesuffix(" (module level)"), set())
+        for qualname in entry["functions"]:
+            where = moves.get(f"{rel}::{qualname}", f"{rel}::{qualname}")
+            file, _, name = where.partition("::")
+            units.setdefault(file, set()).add(name)
+    stamp["code"] = code_units.record(idx, units)
+    if "figures also made by" in stamp:
+        stamp["figures also made by"] = {
+            moves.get(unit, unit): versions
+            for unit, versions in stamp["figures also made by"].items()
+        }
+    return moves
+
+
 def adopt_with_evidence(producer: provenance.Producer, evidence: list[dict]) -> None:
     previous = provenance.read_stamps(producer.folder)[producer.name]
     traced = previous["code from"] == "a trace of the run"
@@ -301,6 +355,12 @@ def main() -> None:
     )
     parser.add_argument("--reason", help="why --adopt is right; stored in the stamp")
     parser.add_argument(
+        "--follow-moves",
+        action="store_true",
+        help="after moving code (a module into a package, a function to another module): "
+        "re-key every current stamp to where the units it ran are now",
+    )
+    parser.add_argument(
         "--made-on",
         type=json.loads,
         default=None,
@@ -350,6 +410,19 @@ def main() -> None:
             elsewhere=True,
         )
         print(f"adopted {producer.name}: {len(outputs)} outputs stamped without a run")
+        return
+
+    if args.follow_moves:
+        if provenance.check():
+            parser.error("some figures are stale: regenerate them first (--check lists them)")
+        idx = code_units.index(ROOT)
+        for producer in provenance.PRODUCERS:
+            stamp = provenance.read_stamps(producer.folder).get(producer.name)
+            if stamp and "code" in stamp and (moves := follow_moves(stamp, idx)):
+                provenance.save_stamp(producer, stamp)
+                print(f"{producer.name}: {len(moves)} units re-keyed to where they are now")
+        if provenance.check():  # the re-keyed stamps say exactly what they said
+            raise SystemExit("re-keying made a stamp stale: a bug; `git checkout docs/generated`")
         return
 
     problems = provenance.check()

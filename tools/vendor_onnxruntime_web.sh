@@ -4,10 +4,10 @@
 # registry's sha512 integrity; the three files the page loads are copied unmodified.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# The pin and the files the page loads are atlas/playground.py's ONNXRUNTIME_WEB and RUNTIME_FILES.
+# The pin and the files the page loads are atlas/site/playground.py's ONNXRUNTIME_WEB and RUNTIME_FILES.
 constant() {
   python3 -c "import ast, sys
-tree = ast.parse(open('atlas/playground.py').read())
+tree = ast.parse(open('atlas/site/playground.py').read())
 value = next(ast.literal_eval(n.value) for n in tree.body
              if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == sys.argv[1])
 print(value if isinstance(value, str) else ' '.join(value))" "$1"

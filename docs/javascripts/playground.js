@@ -1,8 +1,8 @@
 // The playground (playground.md): the toy models answer side by side in the reader's browser, with
 // onnxruntime-web (vendored in assets/vendor) and the ONNX files tools/export_playground.py writes.
 // Nothing about prompts is typed here: generated/playground/playground.json holds the toy world's
-// templates and patterns, rendered by atlas/playground.py from the functions the harness uses.
-// Decoding is atlas.playground.greedy's: the whole sequence through the model at every step,
+// templates and patterns, rendered by atlas/site/playground.py from the functions the harness uses.
+// Decoding is atlas.site.playground.greedy's: the whole sequence through the model at every step,
 // greedy, stopped by the harness's rule (the end-of-sequence token, or a line of text and then a
 // newline). tests/test_playground.py checks the answers against the Python harness's.
 const SITE_ROOT = new URL("../", import.meta.url);
@@ -14,7 +14,7 @@ let listener = () => {}; // the open page's progress report (the last visit's)
 let lastProgress = null;
 
 // The toy world's tasks, for marking an answer right or wrong on any word the reader types; the
-// test compares them with atlas.world on many words.
+// test compares them with atlas.toy.world on many words.
 const VOWELS = "aeiou";
 const TASK_ANSWERS = {
   first_letter: (w) => w[0],
@@ -33,10 +33,10 @@ const TASK_ANSWERS = {
   consonant_count: (w) => String([...w].filter((c) => !VOWELS.includes(c)).length),
 };
 
-// The toy world's words (atlas.world._make_word): an optional vowel, then two or three syllables of
+// The toy world's words (atlas.toy.world._make_word): an optional vowel, then two or three syllables of
 // a consonant, a vowel and sometimes a consonant, cut at seven letters. A word of another shape
 // ("planet", "hello") is one no model ever saw: the page answers it, with a warning. The test
-// checks these against atlas.world on all of a run's words, training and held-out.
+// checks these against atlas.toy.world on all of a run's words, training and held-out.
 const CONSONANTS = "bdfgklmnprstvz";
 const SYLLABLE = `[${CONSONANTS}][${VOWELS}][${CONSONANTS}]?`;
 const WHOLE_WORD = new RegExp(`^[${VOWELS}]?(?:${SYLLABLE}){2,3}$`);
@@ -53,7 +53,7 @@ const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
 });
 
 function heldOut(word) {
-  // atlas.world.is_eval_word: a fixed one-in-eight share of all words (by CRC-32) is never trained on
+  // atlas.toy.world.is_eval_word: a fixed one-in-eight share of all words (by CRC-32) is never trained on
   let c = 0xffffffff;
   for (const byte of new TextEncoder().encode(word)) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
   return ((c ^ 0xffffffff) >>> 0) % 8 === 0;
@@ -153,7 +153,7 @@ function topTokens(logits, k) {
 }
 
 function budget(state, word) {
-  // atlas.playground.max_new_tokens: the harness's budget on the site's grid, or more for a word
+  // atlas.site.playground.max_new_tokens: the harness's budget on the site's grid, or more for a word
   // longer than the grid's (the longest answer any task gives for it, plus two tokens).
   const { spec, tokenizer } = state;
   const longest = Math.max(...Object.values(TASK_ANSWERS).map((f) => tokenizer.encode(f(word)).length));
@@ -598,7 +598,7 @@ window.atlasPlayground = {
   async loadMs() {
     return (await load()).loadedAll; // from the first request to the last model ready
   },
-  // the toy world's word shape and held-out split, for the test to compare with atlas.world
+  // the toy world's word shape and held-out split, for the test to compare with atlas.toy.world
   letters: { vowels: VOWELS, consonants: CONSONANTS },
   toyShaped,
   heldOut,

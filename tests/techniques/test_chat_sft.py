@@ -15,7 +15,9 @@ import re
 import pytest
 from transformers import AutoTokenizer
 
-from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT, chat, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, GENERATED_DIR, ROOT, chat
 from claims import CHAT_SFT as CLAIMS
 from conftest import assert_whole_grid
 
@@ -176,7 +178,7 @@ def test_loss_turns_ran_both_at_four_rates_three_seeds(loss_turns):
 def test_loss_turns_verdicts_follow_the_seed_ranges(loss_turns):
     """The page's verdicts are the protocol's rule at each variant's picked rate; the picked rate
     is the best mean first turn (within the tie); the share of replies trained is the data's."""
-    from atlas import protocol
+    from atlas.site import protocol
 
     runs = json.loads((GENERATED_DIR / "chat_loss_turns" / "runs.json").read_text())
     picked = []

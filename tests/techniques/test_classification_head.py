@@ -7,7 +7,8 @@ import json
 import pytest
 from transformers import AutoConfig
 
-from atlas import data
+from atlas.toy import data
+
 from claims import CLASSIFICATION_HEAD as CLAIMS
 
 

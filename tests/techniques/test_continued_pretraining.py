@@ -113,7 +113,7 @@ def cpt_rates() -> dict:
 
 
 def test_the_rate_grid_is_the_protocol_s_around_the_snippet_s_rate(cpt_rates):
-    from atlas import protocol
+    from atlas.site import protocol
     from conftest import assert_whole_grid, load_script
 
     macros = load_script("tools/macros.py")  # the page's own `default()`: a snippet's default
@@ -131,7 +131,7 @@ def test_the_rate_is_a_dial_between_the_new_domain_and_the_old(cpt_rates):
     """Up the grid the cipher is learned better and the old tasks are kept worse at every step,
     beyond the seed ranges (the protocol: overlapping ranges are no difference), and the grid's
     ends differ by a margin on both."""
-    from atlas import protocol
+    from atlas.site import protocol
     from claims import CPT_RATES
 
     after = [cpt_rates["after"][str(r)] for r in cpt_rates["rates"]]

@@ -17,7 +17,10 @@ import sys
 import pytest
 from figures import seed_mean as mean
 
-from atlas import GENERATED_DIR, ROOT, protocol, world
+from atlas.toy import world
+
+from atlas import GENERATED_DIR, ROOT
+from atlas.site import protocol
 from claims import DPO as CLAIMS
 from conftest import load_script
 
@@ -198,7 +201,7 @@ def test_the_sft_term_protects_and_ipo_falls_like_dpo(grid):
 
 
 def test_every_preference_row_is_best_at_the_lowest_rate_of_the_grid(grid):
-    """The page says so, and that this is the grid's edge (atlas.protocol.at_edge)."""
+    """The page says so, and that this is the grid's edge (atlas.site.protocol.at_edge)."""
     for row, rate in grid["best"].items():
         if not row.startswith("SFT"):
             assert rate == min(grid["rates"]), row

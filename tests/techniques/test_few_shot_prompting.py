@@ -9,9 +9,10 @@ import json
 
 import pytest
 
+from atlas.toy.tokenizer import build_tokenizer
+
 from atlas import ROOT
 from atlas.evaluation import build_examples
-from atlas.tokenizer import build_tokenizer
 from claims import FEW_SHOT_PROMPTING as CLAIMS
 
 

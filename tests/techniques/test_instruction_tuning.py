@@ -12,7 +12,9 @@ import json
 
 import pytest
 
-from atlas import GENERATED_DIR, world
+from atlas.toy import world
+
+from atlas import GENERATED_DIR
 from claims import INSTRUCTION_TUNING as CLAIMS
 
 VARIANTS = {"instruction_tuned": 0, "no_template": 1, "task_tag": 2}

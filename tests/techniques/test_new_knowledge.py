@@ -12,8 +12,9 @@ import shlex
 
 import pytest
 
-from atlas import GENERATED_DIR, ROOT, protocol
+from atlas import GENERATED_DIR, ROOT
 from atlas.ci import ci_variants
+from atlas.site import protocol
 from claims import NEW_KNOWLEDGE as CLAIMS
 
 SUMMARY = GENERATED_DIR / "new_knowledge" / "summary.json"
@@ -110,7 +111,7 @@ def test_lora_stores_as_much_as_sft_and_keeps_less_few_shot(summary):
 
 
 def test_the_reader_copies_a_thing_from_its_prompt_without_finding_the_fact(summary):
-    from atlas.data import THINGS
+    from atlas.toy.data import THINGS
 
     reader = picked(summary, "reader")["in_prompt"]["mean"]
     random_copy = 0.5 + 0.5 / len(THINGS)  # either passage's thing, at random

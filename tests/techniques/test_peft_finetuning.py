@@ -17,7 +17,8 @@ import sys
 import pytest
 from safetensors.torch import load_file
 
-from atlas import GENERATED_DIR, ROOT, jobs, protocol
+from atlas import GENERATED_DIR, ROOT, jobs
+from atlas.site import protocol
 from claims import PEFT_FINETUNING as CLAIMS
 from conftest import assert_whole_grid
 

@@ -12,7 +12,9 @@ import figures
 import pytest
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from atlas import BASE_MODEL_DIR, GENERATED_DIR, world
+from atlas.toy import world
+
+from atlas import BASE_MODEL_DIR, GENERATED_DIR
 from atlas.evaluation import evaluate
 from claims import PRETRAINING as CLAIMS
 

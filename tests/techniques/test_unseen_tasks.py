@@ -11,7 +11,9 @@ import statistics
 
 import pytest
 
-from atlas import GENERATED_DIR, world
+from atlas.toy import world
+
+from atlas import GENERATED_DIR
 from claims import PRETRAINING, UNSEEN_TASKS
 from conftest import load_script
 

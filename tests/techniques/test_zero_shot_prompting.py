@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from atlas import world
+from atlas.toy import world
+
 from claims import ZERO_SHOT_PROMPTING as CLAIMS
 
 

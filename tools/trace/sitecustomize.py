@@ -11,7 +11,7 @@ At exit each process writes one JSON file into ATLAS_TRACE_DIR:
   there is the files it opened); a model folder is seen through its config.json;
 - `settings`: the arguments as parsed (argparse's namespace) and the thread count.
 
-atlas.provenance turns these into a stamp. Without ATLAS_TRACE_DIR this file does nothing.
+atlas.site.provenance turns these into a stamp. Without ATLAS_TRACE_DIR this file does nothing.
 """
 
 import os

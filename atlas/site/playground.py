@@ -1,9 +1,9 @@
 """The playground's side in Python: the toy checkpoints exported to ONNX for the browser, the
 description of the toy world the page builds its prompts from, and the answers the page must give.
 
-Nothing about prompts is typed twice: `spec()` renders every presentation through `atlas.world` and
-the tokenizer's own chat template, with placeholders, and the page fills the placeholders in. The
-page decodes as `greedy` does here: the whole sequence through the model at every step (no KV
+Nothing about prompts is typed twice: `spec()` renders every presentation through `atlas.toy.world`
+and the tokenizer's own chat template, with placeholders, and the page fills the placeholders in.
+The page decodes as `greedy` does here: the whole sequence through the model at every step (no KV
 cache, no padding), greedy, stopped by the harness's rule (the end-of-sequence token, or a line of
 text and then a newline).
 """
@@ -16,7 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from atlas import ROOT, InputError, MissingFile, evaluation, world
+from atlas.toy import world
+
+from atlas import ROOT, InputError, MissingFile, evaluation
 from atlas.jobs import _continuations
 
 

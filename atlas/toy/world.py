@@ -1,7 +1,7 @@
 """The toy world: string tasks, their clusters, fact phrasings and instruction templates.
 
 Everything here is pure Python and deterministic. The same tasks appear in every dataset shape
-(`atlas.data`) and in the one evaluation harness (`atlas.evaluation`).
+(`atlas.toy.data`) and in the one evaluation harness (`atlas.evaluation`).
 
 Three words to keep apart (see docs/index.md):
   * a *task* here is a user task, a string operation such as "reverse";

@@ -10,13 +10,13 @@ Its hash is taken over its syntax tree after removing what cannot change a figur
 - the messages of raised errors (`raise InputError(f"...")` hashes as `raise InputError`): a run
   that raises writes no figure (a call such as `parser.error(...)` still counts);
 - a function's own name, and where the functions it calls live: a call of another project function
-  (`world.words(...)`, or `words(...)` after `from atlas.world import words`) hashes as the called
-  function's own hash, so moving a function to another module changes no hash, while calling
+  (`world.words(...)`, or `words(...)` after `from atlas.toy.world import words`) hashes as the
+  called function's own hash, so moving a function to another module changes no hash, while calling
   another function, or editing the one called, does; imports of project modules are left out.
 
-A producer's stamp (atlas.provenance) records the units its run executed; the figures are current
-while each recorded unit still hashes the same where it was, or, where it is gone, the same hash is
-found elsewhere (it moved).
+A producer's stamp (atlas.site.provenance) records the units its run executed; the figures are
+current while each recorded unit still hashes the same where it was, or, where it is gone, the same
+hash is found elsewhere (it moved).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ import random
 import zlib
 from pathlib import Path
 
-from atlas import BadDataset, MissingFile, UnknownName, world
+from atlas.toy import world
+
+from atlas import BadDataset, MissingFile, UnknownName
 
 # shape name -> the columns a file of that shape must have
 SHAPES: dict[str, tuple[str, ...]] = {
@@ -257,7 +259,7 @@ def load_shape(path: str | Path, shape: str):
     path = Path(path)
     if not path.is_file():
         raise MissingFile(
-            f"dataset file {path} does not exist; build it with atlas.data.write_jsonl(...)"
+            f"dataset file {path} does not exist; build it with atlas.toy.data.write_jsonl(...)"
         )
     n_rows = 0
     with path.open(encoding="utf-8") as f:

@@ -4,7 +4,7 @@ which inputs, on which machine, and whether any of those inputs has changed sinc
 Every folder of `docs/generated/` holds a `provenance.json` with one *stamp* per producer (a snippet
 or benchmark run with fixed arguments) that writes into it. A stamp records:
 
-- `code`: the project code the run **executed**, as units (atlas.code_units: each function and
+- `code`: the project code the run **executed**, as units (atlas.site.code_units: each function and
   method that ran, and the module-level statements of each file it ran), each with a hash of its
   syntax tree without docstrings, help texts or error messages; recorded by a trace of the run and
   of every Python process it started (tools/trace), or, for figures no traced run has made yet, by
@@ -40,8 +40,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from atlas import ROOT, code_units
+from atlas import ROOT
 from atlas.ci import FOLDER_FLAGS
+from atlas.site import code_units
 
 STAMP = "provenance.json"
 GENERATED = "docs/generated"
@@ -830,7 +831,7 @@ def check(root: Path = ROOT) -> list[Problem]:
                 "(no producer)",
                 [
                     f"{', '.join(strays)} written by no stamped run: delete it, "
-                    "or add its producer to atlas.provenance.PRODUCERS"
+                    "or add its producer to atlas.site.provenance.PRODUCERS"
                 ],
             )
         )
