@@ -113,3 +113,50 @@ def plot_comparison(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_over_rates(
+    curves: dict[str, dict[float, list[float]]],
+    path: str | Path,
+    ylabel: str,
+    title: str,
+    base: float | None = None,
+    dashed: tuple[str, ...] = (),
+    colors: dict[str, str] | None = None,
+) -> None:
+    """One line per name over learning rates (a log axis, ticks at the rates run): each point the
+    mean of its seeds' values (fractions, drawn in %), with their min–max as a band; the names in
+    `dashed` dashed, `colors` by name where given. `base`: the model before training, dotted."""
+    fig, ax = plt.subplots(figsize=(8.4, 3.8), dpi=120)
+    every_rate: set[float] = set()
+    for name, points in curves.items():
+        rates = sorted(points)
+        every_rate.update(rates)
+        means = [100 * sum(points[r]) / len(points[r]) for r in rates]
+        line = ax.plot(
+            rates,
+            means,
+            marker="o",
+            label=name,
+            linestyle="--" if name in dashed else "-",
+            color=(colors or {}).get(name),
+        )[0]
+        lows = [100 * min(points[r]) for r in rates]
+        highs = [100 * max(points[r]) for r in rates]
+        ax.fill_between(rates, lows, highs, color=line.get_color(), alpha=0.15, linewidth=0)
+    if base is not None:
+        ax.axhline(
+            100 * base, color="grey", linestyle=":", linewidth=1, label="before (base model)"
+        )
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(every_rate), [f"{r:g}" for r in sorted(every_rate)])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("peak learning rate")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(-3, 103)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -40,11 +40,13 @@ def read(point: Point, folder: Path) -> dict:
     return {"before": figures["before"], "after": figures["after"]}
 
 
-def main() -> None:
+def sweep(mix: str) -> dict:
+    """The snippet with `mix` of old text at every rate of the grid on every seed:
+    {rate: {seed: {"before": figures, "after": figures}}}."""
     points = [
         Point(
             "continued_pretraining",
-            ("--mix", MIX, "--learning-rate", str(rate)),
+            ("--mix", mix, "--learning-rate", str(rate)),
             seed,
             key=rate,
         )
@@ -54,17 +56,17 @@ def main() -> None:
     runs: dict = {}
     for point, result in zip(points, run_points(points, read)):
         runs.setdefault(str(point.key), {})[str(point.seed)] = result
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "runs.json").write_text(json.dumps(runs, indent=1) + "\n")
-    write_tables(runs)
+    return runs
 
 
-def write_tables(runs: dict) -> None:
+def summarize(runs: dict, mix: str) -> dict:
+    """A sweep's figures as summary.json keeps them: each measure's mean, min, max and values
+    before (the base model) and after, at every rate."""
     any_rate = next(iter(runs.values()))
-    summary = {
+    return {
         "rates": [float(r) for r in runs],
         "page_rate": PAGE_RATE,
-        "mix": float(MIX),
+        "mix": float(mix),
         "seeds": len(any_rate),
         "base": {k: ranged([r["before"][k] for r in any_rate.values()]) for k in MEASURES},
         "after": {
@@ -72,6 +74,17 @@ def write_tables(runs: dict) -> None:
             for rate, seeds in runs.items()
         },
     }
+
+
+def main() -> None:
+    runs = sweep(MIX)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "runs.json").write_text(json.dumps(runs, indent=1) + "\n")
+    write_tables(runs)
+
+
+def write_tables(runs: dict) -> None:
+    summary = summarize(runs, MIX)
     (OUT / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     base = [f"{100 * summary['base'][k]['mean']:.0f}" for k in SHOWN]
     rows = [["base model (before)", *base]]

@@ -348,6 +348,16 @@ CPT_RATES = {
     "ends_differ_points": 0.15,  # the grid's ends apart on both measures, beyond their seed ranges
 }
 
+# docs/techniques/continued-pretraining.md#old-text (benchmarks/cpt_old_text.py)
+CPT_OLD_TEXT = {
+    "old_text_keeps_more_points": 0.15,  # toy-web few-shot at every rate, nearly old text over mix
+    "lowest_rate_whole_within": 0.03,  # base minus nearly old text at the lowest rate: "whole"
+    "top_rate_loses_few_shot_points": 0.08,  # base minus nearly old text at the top rate
+    "top_rate_loses_fact_points": 0.05,
+    "schedule_share_of_loss_at_most": 0.5,  # "most of the loss is the new text's", page's rate
+    "domain_learned_at_most": 0.1,  # cipher few-shot on nearly old text, every rate: "little"
+}
+
 # docs/techniques/dpo.md#from-base, tests/techniques/test_dpo.py (benchmarks/dpo_start.py)
 DPO_START = {
     "dpo_from_base_at_most": 0.05,  # seen tasks by instruction, every rate, the mean

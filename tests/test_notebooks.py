@@ -223,6 +223,43 @@ def test_every_notebook_opens_with_its_title_then_the_install_cell():
                 ast.parse(cell.source)
 
 
+def test_the_site_s_notebooks_show_the_committed_run_s_tables_and_plots(tmp_path):
+    """A notebook on the site shows, under its cells, every table and plot its page's run wrote,
+    byte for byte the published files, each once and named; the committed notebooks (what Colab
+    opens and a reader runs) hold no outputs."""
+    import base64
+
+    def joined(value) -> str:  # a notebook file keeps a multi-line text as a list of its lines
+        return "".join(value) if isinstance(value, list) else value
+
+    HOOKS.write_notebooks(tmp_path, with_outputs=True)
+    with_outputs = 0
+    for script in SNIPPETS:
+        producer, files = HOOKS.run_outputs(script)
+        cells = json.loads((tmp_path / f"{script.stem}.ipynb").read_text())["cells"]
+        outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+        assert len(outputs) == 2 * len(files), script.name  # each file: its name, then it
+        shown = {
+            joined(name["text"]).removesuffix(":\n"): data["data"]
+            for name, data in zip(outputs[::2], outputs[1::2])
+        }
+        assert sorted(shown) == [str(f.relative_to(ROOT)) for f in files], script.name
+        for path in files:
+            data = shown[str(path.relative_to(ROOT))]
+            if path.suffix == ".png":
+                assert base64.b64decode(joined(data["image/png"])) == path.read_bytes()
+            else:
+                rows = path.read_text().splitlines()[: HOOKS.OUTPUT_ROWS + 2]
+                assert joined(data["text/markdown"]).startswith("\n".join(rows)), path
+        if files:
+            with_outputs += 1
+            assert producer.shell() in "".join(joined(c["source"]) for c in cells[:3]), script.name
+    assert with_outputs >= len(SNIPPETS) - 1  # the toy tokenizer's run writes no table or plot
+    for committed in HOOKS.COMMITTED.glob("*.ipynb"):
+        cells = json.loads(committed.read_text())["cells"]
+        assert not any(c.get("outputs") for c in cells), committed.name
+
+
 def test_the_wheel_carries_the_base_model(outside):
     import zipfile
 

@@ -20,6 +20,7 @@ COMPARING = [
     "lora_targets",
     "chat_loss_turns",
     "cpt_rates",
+    "cpt_old_text",
 ]
 
 

@@ -15,6 +15,7 @@ new code cell, so the notebook's cells are the pieces the technique page explain
 from __future__ import annotations
 
 import ast
+import base64
 import posixpath
 import re
 from html import escape, unescape
@@ -183,9 +184,112 @@ def snippet_to_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+# -- The committed run's outputs in the site's notebooks --------------------------------------
+#
+# A notebook on the site shows what the run behind the technique page wrote: each table (.md) and
+# plot (.png) its producer stamped, under the code cell that names the file, else under the cell
+# that saves the evaluation (`.save(`), else at the end. Nothing is run at build time: these are
+# the published files, the same bytes the technique page includes.
+
+OUTPUT_SUFFIXES = (".md", ".png")
+OUTPUT_ROWS = 40  # a longer table shows its first rows, and where the rest is
+
+
+def committed_run(script: Path):
+    """The producer whose run made the figures of a snippet's page: the one with the fewest
+    arguments (its default run), or None for a snippet no producer runs."""
+    from atlas.site import provenance
+
+    producers = provenance.producers_of(f"snippets/{script.name}")
+    return min(producers, key=lambda p: len(p.args)) if producers else None
+
+
+def run_outputs(script: Path) -> tuple[object, list[Path]]:
+    """The producer of a snippet's committed run and the tables and plots it wrote, in order."""
+    from atlas.site import provenance
+
+    producer = committed_run(script)
+    if producer is None:
+        return None, []
+    stamp = provenance.read_stamps(producer.folder).get(producer.name, {})
+    files = [
+        ROOT / rel
+        for rel in stamp.get("outputs", {})
+        if rel.startswith("docs/generated/") and rel.endswith(OUTPUT_SUFFIXES)
+    ]
+    return producer, sorted(f for f in files if f.is_file())
+
+
+def _names_written(source: str) -> list[str]:
+    """The file-name pieces a cell's code spells: string literals and the literal tails of
+    f-strings that end in a file extension ("_loss.png", "continued_figures.json")."""
+    pieces = re.findall(r"""[}"']([\w.-]*\.(?:md|png|json|jsonl))["']""", source)
+    return [p for p in pieces if len(p) >= 4]
+
+
+def _output_of(path: Path) -> list[dict]:
+    rel = path.relative_to(ROOT)
+    if path.suffix == ".png":
+        data = base64.b64encode(path.read_bytes()).decode()
+        display = nbformat.v4.new_output("display_data", data={"image/png": data})
+    else:
+        lines = path.read_text().splitlines()
+        shown = lines[: OUTPUT_ROWS + 2]  # the header, its rule, the rows
+        more = len(lines) - len(shown)
+        text = "\n".join(shown) + (f"\n\n… and {more} more rows in `{rel}`" if more > 0 else "")
+        display = nbformat.v4.new_output(
+            "display_data", data={"text/markdown": text, "text/plain": text}
+        )
+    name = nbformat.v4.new_output("stream", name="stdout", text=f"{rel}:\n")
+    return [name, display]
+
+
+def fill_outputs(notebook, script: Path) -> None:
+    """Put the committed run's tables and plots under the cells that write them (see above)."""
+    producer, files = run_outputs(script)
+    if not files:
+        return
+    code = [
+        c
+        for c in notebook.cells
+        if c.cell_type == "code" and SETTINGS_TAG not in c.metadata.get("tags", [])
+    ][1:]  # not the install cell or the settings
+    saving = next((c for c in reversed(code) if ".save(" in c.source), None)
+    placed: dict[int, list[Path]] = {}
+    left = []
+    for path in files:
+        cell = next(
+            (c for c in code if any(path.name.endswith(n) for n in _names_written(c.source))),
+            saving,
+        )
+        if cell is None:
+            left.append(path)
+        else:
+            placed.setdefault(id(cell), []).append(path)
+    for cell in code:
+        for path in placed.get(id(cell), []):
+            cell.outputs.extend(_output_of(path))
+    if left:
+        cell = nbformat.v4.new_code_cell("# the rest of what the run wrote")
+        cell.id = f"cell-{len(notebook.cells)}"
+        for path in left:
+            cell.outputs.extend(_output_of(path))
+        notebook.cells.append(cell)
+    notebook.cells.insert(
+        2,  # after the title and the install cell
+        nbformat.v4.new_markdown_cell(
+            "**Outputs.** The tables and plots under the cells are the files the site's own run "
+            f"wrote (`{producer.shell()}`, the run behind the technique page's figures), not a "
+            "run made while building this page; run the notebook to make your own.",
+            id="cell-outputs-note",
+        ),
+    )
+
+
 @event_priority(100)  # before mkdocs-jupyter looks for notebooks
 def on_files(files, config):
-    write_notebooks(BUILD / "notebooks")  # from the snippets as they are, committed or not
+    # from the snippets as they are, committed or not, with the committed run's outputs
+    write_notebooks(BUILD / "notebooks", with_outputs=True)
     for script in sorted(SNIPPETS.glob("*.py")):
         files.append(
             File(
@@ -394,15 +498,20 @@ def on_post_build(config):
     (Path(config["site_dir"]) / "llms.txt").write_text(llms_txt(_nav, config))
 
 
-def write_notebooks(folder: Path = COMMITTED) -> list[Path]:
+def write_notebooks(folder: Path = COMMITTED, with_outputs: bool = False) -> list[Path]:
     """Write every snippet's notebook into `folder` (the committed ones by default), removing
-    notebooks whose snippet is gone; the files written or removed."""
+    notebooks whose snippet is gone; the files written or removed. `with_outputs`: with the
+    tables and plots of the committed run filled in (the site's notebooks; the committed ones,
+    which Colab opens, stay without outputs)."""
     folder.mkdir(parents=True, exist_ok=True)
     changed = []
     wanted = {f"{script.stem}.ipynb": script for script in sorted(SNIPPETS.glob("*.py"))}
     for name, script in wanted.items():
         target = folder / name
-        text = nbformat.writes(snippet_to_notebook(script))
+        notebook = snippet_to_notebook(script)
+        if with_outputs:
+            fill_outputs(notebook, script)
+        text = nbformat.writes(notebook)
         if not target.exists() or target.read_text() != text:
             target.write_text(text)
             changed.append(target)

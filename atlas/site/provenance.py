@@ -334,6 +334,14 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=12,
     ),
     Producer(
+        "cpt_old_text",
+        "cpt_rates",
+        ("benchmarks/cpt_old_text.py",),
+        runs=("snippets/continued_pretraining.py",),
+        reads=("cpt_rates/summary.json",),  # the page's mix at the same rates
+        minutes=19,
+    ),
+    Producer(
         "dpo_grid",
         "dpo_grid",
         ("benchmarks/dpo_grid.py",),

@@ -161,3 +161,74 @@ def test_no_rate_keeps_the_old_domain_whole(cpt_rates):
     page = str(cpt_rates["page_rate"])
     assert page in rates and page not in (rates[0], rates[-1])
     assert rates[2] == page  # the page reads the third rate as the snippet's
+
+
+# --- text or rate: the same schedule on nearly old text (benchmarks/cpt_old_text.py) ------------
+
+
+@pytest.fixture(scope="module")
+def old_text() -> dict:
+    return json.loads((GENERATED_DIR / "cpt_rates" / "old_text_summary.json").read_text())
+
+
+def test_the_old_text_control_repeats_the_rate_benchmark_but_for_the_mix(cpt_rates, old_text):
+    """The same rates and seeds as the page's mix, the most old text the snippet allows, and the
+    same base model measured on both machines."""
+    from atlas import cli
+    from conftest import assert_whole_grid
+
+    runs = json.loads((GENERATED_DIR / "cpt_rates" / "old_text_runs.json").read_text())
+    assert_whole_grid(old_text["rates"], {"continued pretraining, old text": runs})
+    assert old_text["rates"] == cpt_rates["rates"] and old_text["seeds"] == cpt_rates["seeds"]
+    assert old_text["page_mix"] == cpt_rates["mix"] < old_text["mix"]
+    assert old_text["mix"] == dict((b[0], b[1]) for b in cli.GENERAL_BOUNDS)["mix"]
+    for key in ("general_few_shot", "general_fact", "domain_few_shot"):
+        assert old_text["base"][key]["mean"] == cpt_rates["base"][key]["mean"], key
+
+
+def test_most_of_continued_pretraining_s_loss_is_the_new_text_s(cpt_rates, old_text):
+    """At every rate nearly old text keeps more of the old tasks than the page's mix, beyond the
+    seed ranges and by a margin; at the page's rate the schedule on old text loses at most a share
+    of what the page's recipe loses, on few-shot and on facts; a lower rate keeps more at either
+    mix."""
+    from atlas.site.protocol import differs
+    from claims import CPT_OLD_TEXT
+
+    rates = [str(r) for r in cpt_rates["rates"]]
+    for rate in rates:
+        mixed = cpt_rates["after"][rate]["general_few_shot"]
+        old = old_text["after"][rate]["general_few_shot"]
+        assert differs(mixed["values"], old["values"]), rate
+        assert old["mean"] - mixed["mean"] >= CPT_OLD_TEXT["old_text_keeps_more_points"], rate
+    page = str(cpt_rates["page_rate"])
+    for key in ("general_few_shot", "general_fact"):
+        base = cpt_rates["base"][key]["mean"]
+        lost_mixed = base - cpt_rates["after"][page][key]["mean"]
+        lost_old = base - old_text["after"][page][key]["mean"]
+        assert lost_old <= CPT_OLD_TEXT["schedule_share_of_loss_at_most"] * lost_mixed, key
+    for summary in (cpt_rates, old_text):
+        kept = [summary["after"][r]["general_few_shot"]["mean"] for r in rates]
+        assert kept == sorted(kept, reverse=True), kept
+
+
+def test_the_top_rate_knocks_the_old_tasks_even_on_old_text(old_text):
+    """On nearly old text the lowest rate keeps the old tasks whole and the highest loses few-shot
+    and facts; the cipher, a tenth of the rows, is learned little at any rate."""
+    from claims import CPT_OLD_TEXT
+
+    rates = [str(r) for r in old_text["rates"]]
+    base = old_text["base"]
+    low, high = old_text["after"][rates[0]], old_text["after"][rates[-1]]
+    lost_low = base["general_few_shot"]["mean"] - low["general_few_shot"]["mean"]
+    assert lost_low <= CPT_OLD_TEXT["lowest_rate_whole_within"]
+    assert (
+        base["general_few_shot"]["mean"] - high["general_few_shot"]["mean"]
+        >= CPT_OLD_TEXT["top_rate_loses_few_shot_points"]
+    )
+    assert (
+        base["general_fact"]["mean"] - high["general_fact"]["mean"]
+        >= CPT_OLD_TEXT["top_rate_loses_fact_points"]
+    )
+    for rate in rates:
+        learned = old_text["after"][rate]["domain_few_shot"]["mean"]
+        assert learned <= CPT_OLD_TEXT["domain_learned_at_most"], rate
