@@ -7,7 +7,7 @@ in ten from the toy web the base model was pretrained on, the most the snippet a
 schedule does to the model when the text hardly changes. Where the old tasks still fall here, the
 rate knocks them; where they hold here but fall with the page's mix, the new text pushes them out.
 
-    python benchmarks/cpt_old_text.py                # ~7 min on 2 cores (native bf16)
+    python benchmarks/cpt_old_text.py                # ~19 min on 2 AVX2 cores, ~7 with native bf16
     python benchmarks/cpt_old_text.py --tables-only  # re-render from old_text_runs.json
 
 Reads docs/generated/cpt_rates/summary.json (the page's mix at the same rates); writes

@@ -6,7 +6,7 @@ the new data needs. `snippets/continued_pretraining.py` (a quarter of the rows f
 its page's recipe) runs here at the four rates of atlas.site.protocol.rate_grid around its own
 rate, on three seeds: how much of the new domain each rate learns, and how much of the old it keeps.
 
-    python benchmarks/cpt_rates.py                # ~19 min on 2 cores
+    python benchmarks/cpt_rates.py                # ~19 min on 2 AVX2 cores, ~7 with native bf16
     python benchmarks/cpt_rates.py --tables-only  # re-render from runs.json
 
 Writes docs/generated/cpt_rates/: runs.json, summary.json, rates.md.

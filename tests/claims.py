@@ -352,6 +352,8 @@ CPT_RATES = {
 CPT_OLD_TEXT = {
     "old_text_keeps_more_points": 0.15,  # toy-web few-shot at every rate, nearly old text over mix
     "lowest_rate_whole_within": 0.03,  # base minus nearly old text at the lowest rate: "whole"
+    "lowest_rate_facts_within": 0.05,  # facts there: "most of their facts"
+    "mix_learns_more_points": 0.3,  # cipher at the top rate, the page's mix over nearly old text
     "top_rate_loses_few_shot_points": 0.08,  # base minus nearly old text at the top rate
     "top_rate_loses_fact_points": 0.05,
     "schedule_share_of_loss_at_most": 0.5,  # "most of the loss is the new text's", page's rate

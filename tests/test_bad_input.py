@@ -463,7 +463,7 @@ def test_traceback_on_request(tmp_path):
         [
             sys.executable,
             "-c",
-            "from atlas import cli, world; cli.parse(cli.parser('x'), []); "
+            "from atlas import cli; from atlas.toy import world; cli.parse(cli.parser('x'), []); "
             "world.get_task('revrse')",
         ],
         cwd=ROOT,

@@ -347,6 +347,30 @@ def test_following_a_move_keeps_an_edit_of_the_moved_function_a_change(copy):
     assert "atlas/toy/data.py::bare_prompt changed" in reasons, reasons
 
 
+def test_following_moves_never_guesses():
+    """A gone unit is re-keyed only where its new place is certain: the function of the same name
+    among those with its hash, the file of the same name among those with its statements; where
+    two are as good, or an empty file is all that matches, the stamp is left for its next run."""
+    update = load_script("tools/update_generated.py")
+    body = "def f(n):\n    return n + 1\n"
+
+    def record(idx):
+        digest = next(h for f in idx.files.values() for q, h in f.functions.items() if q == "f")
+        return {"atlas/old.py": {"functions": {"f": digest}, "statements": []}}
+
+    # f left atlas/old.py (which is still there) for another module
+    one = _project(
+        {"atlas/old.py": "", "atlas/toy/new.py": body, "benchmarks/b.py": body.replace("f(", "g(")}
+    )
+    assert update.unit_moves(one, record(one))["atlas/old.py::f"] == "atlas/toy/new.py::f"
+    two = _project({"atlas/old.py": "", "atlas/toy/new.py": body, "benchmarks/b.py": body})
+    with pytest.raises(update.Unplaceable):
+        update.unit_moves(two, record(two))
+    empty = _project({"atlas/toy/__init__.py": "", "atlas/site/__init__.py": ""})
+    with pytest.raises(update.Unplaceable):  # a module without statements matches any such file
+        update.unit_moves(empty, {"atlas/gone.py": {"functions": {}, "statements": []}})
+
+
 def test_no_stamp_records_code_where_it_no_longer_is():
     """Every file and function a stamp's code record names is where the record says: after moving
     code, run `python tools/update_generated.py --follow-moves` (see the test above)."""

@@ -27,19 +27,38 @@ def modules(layer: str) -> list:
     return sorted(p for p in folder.glob("*.py") if p.name != "__init__.py")
 
 
+def _root_names() -> set[str]:
+    """What the package root itself defines (its errors and default folders)."""
+    tree = ast.parse((ROOT / "atlas" / "__init__.py").read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _exists(module: str) -> bool:
+    path = ROOT / module.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def layer_of(name: str) -> str:
-    """The layer of what a dotted name under atlas imports: `atlas.toy.world` -> toy; a name of
-    the package's root that is no module (`atlas.InputError`, `atlas.ROOT`) -> root, which every
-    layer shares (the errors and the default folders)."""
+    """The layer of what a dotted name under atlas imports: `atlas.toy.world` -> toy; a name the
+    package root defines (`atlas.InputError`, `atlas.ROOT`) -> root, which every layer shares;
+    a name that is neither a module nor the root's -> missing."""
     parts = name.split(".")
-    if len(parts) > 1 and parts[1] in ("toy", "site"):
-        return parts[1]
-    if len(parts) == 2 and not (ROOT / "atlas" / f"{parts[1]}.py").is_file():
+    if len(parts) == 2 and parts[1] in _root_names():
         return "root"
-    return "harness"
+    if len(parts) > 1 and parts[1] in ("toy", "site"):
+        layer = parts[1]
+    else:
+        layer = "harness"
+    return layer if _exists(name) else "missing"
 
 
-def imported_layers(path) -> set[str]:
+def imported_layers(path, keep_missing: bool = False) -> set[str]:
     """The layers of what a file imports from atlas, anywhere in it (function-level imports
     included)."""
     found = set()
@@ -51,7 +70,24 @@ def imported_layers(path) -> set[str]:
                 found.add(layer_of(node.module))
         elif isinstance(node, ast.Import):
             found |= {layer_of(a.name) for a in node.names if a.name.split(".")[0] == "atlas"}
-    return found - {"root"}
+    found -= {"root"}
+    if not keep_missing:
+        assert "missing" not in found, f"{path} imports from atlas what is not there"
+    return found
+
+
+CODE = [
+    p
+    for folder in ("atlas", "snippets", "benchmarks", "tools", "tests")
+    for p in sorted((ROOT / folder).rglob("*.py"))
+    if "__pycache__" not in p.parts
+]
+
+
+@pytest.mark.parametrize("path", CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_atlas_import_names_something_that_exists(path):
+    """After a move, an import of a module's old place fails here, not in a reader's run."""
+    assert "missing" not in imported_layers(path, keep_missing=True)
 
 
 def test_every_module_lives_in_a_layer():
@@ -94,3 +130,5 @@ def test_the_layer_check_sees_each_kind_of_import(tmp_path):
     assert imported_layers(path) == {"harness", "toy", "site"}
     path.write_text("from atlas import InputError, site\nfrom atlas.toy.world import words\n")
     assert imported_layers(path) == {"site", "toy"}
+    path.write_text("from atlas import world\n")  # its place before the toy world's package
+    assert imported_layers(path, keep_missing=True) == {"missing"}

@@ -248,13 +248,21 @@ def test_the_site_s_notebooks_show_the_committed_run_s_tables_and_plots(tmp_path
             data = shown[str(path.relative_to(ROOT))]
             if path.suffix == ".png":
                 assert base64.b64decode(joined(data["image/png"])) == path.read_bytes()
-            else:
-                rows = path.read_text().splitlines()[: HOOKS.OUTPUT_ROWS + 2]
-                assert joined(data["text/markdown"]).startswith("\n".join(rows)), path
+            else:  # a table rendered, other Markdown (tabs, code) as its text
+                lines = path.read_text().splitlines()
+                kind = "text/markdown" if lines[0].startswith("|") else "text/plain"
+                text = joined(data[kind])
+                assert text.startswith("\n".join(lines[: HOOKS.OUTPUT_ROWS + 2])), path
         if files:
             with_outputs += 1
             assert producer.shell() in "".join(joined(c["source"]) for c in cells[:3]), script.name
     assert with_outputs >= len(SNIPPETS) - 1  # the toy tokenizer's run writes no table or plot
+    # each file under the cell that writes it: here the evaluate section names the loss plot
+    cells = json.loads((tmp_path / "lora_finetuning.ipynb").read_text())["cells"]
+    writer = next(c for c in cells if "_cost.md" in joined(c["source"]))
+    names = [joined(o["text"]) for o in writer["outputs"] if o["output_type"] == "stream"]
+    assert "docs/generated/lora_finetuning/lora_bare.md:\n" in names  # f"{NAME}.md"
+    assert "docs/generated/lora_finetuning/lora_bare_cost.md:\n" in names
     for committed in HOOKS.COMMITTED.glob("*.ipynb"):
         cells = json.loads(committed.read_text())["cells"]
         assert not any(c.get("outputs") for c in cells), committed.name

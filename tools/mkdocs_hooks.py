@@ -221,25 +221,40 @@ def run_outputs(script: Path) -> tuple[object, list[Path]]:
 
 
 def _names_written(source: str) -> list[str]:
-    """The file-name pieces a cell's code spells: string literals and the literal tails of
-    f-strings that end in a file extension ("_loss.png", "continued_figures.json")."""
-    pieces = re.findall(r"""[}"']([\w.-]*\.(?:md|png|json|jsonl))["']""", source)
-    return [p for p in pieces if len(p) >= 4]
+    """The file-name pieces a cell's code spells, as literals or as the literal tails of f-strings,
+    that end in a file extension: "_loss.png", "continued_figures.json", "plots/loss.png", and a
+    bare ".md" (from `f"{NAME}.md"`), which names a file only where nothing more specific does."""
+    return re.findall(r"""[}"']([\w./-]*\.(?:md|png|json|jsonl))["']""", source)
+
+
+def _cell_writing(path: Path, code: list, specific: bool):
+    """The first cell whose code names `path`: by a piece that ends its name and is more than an
+    extension (`specific`), or by its extension alone."""
+    for cell in code:
+        for piece in _names_written(cell.source):
+            name = piece.rpartition("/")[2]
+            is_extension = name.startswith(".") and name.count(".") == 1
+            if is_extension != specific and (path.name.endswith(name) or path.name == name):
+                return cell
+    return None
 
 
 def _output_of(path: Path) -> list[dict]:
+    """A published file as a notebook output: its path, then the plot, the table (its first
+    rows), or the first lines of other Markdown as text."""
     rel = path.relative_to(ROOT)
     if path.suffix == ".png":
         data = base64.b64encode(path.read_bytes()).decode()
         display = nbformat.v4.new_output("display_data", data={"image/png": data})
     else:
         lines = path.read_text().splitlines()
-        shown = lines[: OUTPUT_ROWS + 2]  # the header, its rule, the rows
+        table = bool(lines) and lines[0].startswith("|")
+        shown = lines[: OUTPUT_ROWS + 2]  # a table's header, its rule, its rows
         more = len(lines) - len(shown)
-        text = "\n".join(shown) + (f"\n\n… and {more} more rows in `{rel}`" if more > 0 else "")
-        display = nbformat.v4.new_output(
-            "display_data", data={"text/markdown": text, "text/plain": text}
-        )
+        unit = "rows" if table else "lines"
+        text = "\n".join(shown) + (f"\n\n… and {more} more {unit} in `{rel}`" if more > 0 else "")
+        data = {"text/markdown": text, "text/plain": text} if table else {"text/plain": text}
+        display = nbformat.v4.new_output("display_data", data=data)
     name = nbformat.v4.new_output("stream", name="stdout", text=f"{rel}:\n")
     return [name, display]
 
@@ -258,9 +273,10 @@ def fill_outputs(notebook, script: Path) -> None:
     placed: dict[int, list[Path]] = {}
     left = []
     for path in files:
-        cell = next(
-            (c for c in code if any(path.name.endswith(n) for n in _names_written(c.source))),
-            saving,
+        cell = (
+            _cell_writing(path, code, specific=True)
+            or _cell_writing(path, code, specific=False)
+            or saving
         )
         if cell is None:
             left.append(path)

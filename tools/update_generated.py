@@ -224,30 +224,57 @@ def evidence_for(
     return chosen if set(needed) <= covered else None
 
 
-def _moved_file(idx: code_units.Index, rel: str, statements: list[str]) -> str | None:
-    """Where a module that is gone from `rel` is now: the one file with exactly its module-level
-    statements (of the same name where several have them), or None."""
+class Unplaceable(Exception):
+    """A unit a stamp records is gone from its place and cannot be told where it went."""
+
+
+def _moved_file(idx: code_units.Index, rel: str, statements: list[str]) -> str:
+    """Where a module that is gone from `rel` is now: the one file of the same name with exactly
+    its module-level statements, else the one file of any name with them (never a file without
+    statements: every empty `__init__.py` would do)."""
     same = [r for r, f in idx.files.items() if f.statements == statements]
     named = [r for r in same if Path(r).name == Path(rel).name]
-    found = named if len(named) == 1 else same
-    return found[0] if len(found) == 1 else None
+    found = named or (same if statements else [])
+    if len(found) != 1:
+        raise Unplaceable(f"{rel}: {len(found)} files hold its module-level statements now")
+    return found[0]
+
+
+def _moved_function(
+    idx: code_units.Index, rel: str, qualname: str, digest: str, moved_file: str | None
+) -> str:
+    """Where a function gone from `rel` is now: the one function with its hash and its name (in
+    the file its module moved to, where several), else the one function with its hash."""
+    same = [(r, q) for r, f in idx.files.items() for q, h in f.functions.items() if h == digest]
+    named = [(r, q) for r, q in same if q == qualname]
+    if len(named) > 1 and moved_file is not None:
+        named = [(r, q) for r, q in named if r == moved_file]
+    found = named or same
+    if len(found) != 1:
+        raise Unplaceable(f"{rel}::{qualname}: {len(found)} functions have its hash now")
+    return f"{found[0][0]}::{found[0][1]}"
 
 
 def unit_moves(idx: code_units.Index, code: dict) -> dict[str, str]:
     """The units of a code record that moved without changing, by their own keys (see
     `_own_versions`): {"atlas/world.py::words": "atlas/toy/world.py::words", "atlas/world.py
-    (module level)": "atlas/toy/world.py (module level)"}."""
+    (module level)": "atlas/toy/world.py (module level)"}. Raises Unplaceable where a unit that
+    is gone from its place matches no unit now, or several, or two units would become one."""
     moves = {}
     for rel, entry in code.items():
+        moved_file = None
         if rel not in idx.files:
-            moved = _moved_file(idx, rel, entry["statements"])
-            if moved is not None:
-                moves[f"{rel} (module level)"] = f"{moved} (module level)"
+            moved_file = _moved_file(idx, rel, entry["statements"])
+            moves[f"{rel} (module level)"] = f"{moved_file} (module level)"
         for qualname, digest in entry["functions"].items():
             here = idx.files.get(rel)
-            if (here is None or qualname not in here.functions) and digest in idx.hashes:
-                where = idx.hashes[digest]
-                moves[f"{rel}::{qualname}"] = f"{where[0]}::{where[1]}"
+            if here is None or qualname not in here.functions:
+                where = _moved_function(idx, rel, qualname, digest, moved_file)
+                moves[f"{rel}::{qualname}"] = where
+    recorded = {f"{rel}::{q}" for rel, entry in code.items() for q in entry["functions"]}
+    targets = [moves.get(unit, unit) for unit in recorded]
+    if len(set(targets)) != len(targets):
+        raise Unplaceable("two recorded functions would become one")
     return moves
 
 
@@ -255,7 +282,8 @@ def follow_moves(stamp: dict, idx: code_units.Index) -> dict[str, str]:
     """Re-key a current stamp's code record, and its record of earlier versions that made the
     same figures, to where each unit is now. Nothing a unit does changes (the stamp is current),
     only its address, so that a later edit of a moved function reads as that function changed,
-    which a quick rerun can vouch for, rather than as a unit that is gone. Returns the moves."""
+    which a quick rerun can vouch for, rather than as a unit that is gone. Returns the moves;
+    raises Unplaceable (and changes nothing) where a unit's new place is not certain."""
     code = stamp["code"]
     moves = unit_moves(idx, code)
     if not moves:
@@ -418,7 +446,14 @@ def main() -> None:
         idx = code_units.index(ROOT)
         for producer in provenance.PRODUCERS:
             stamp = provenance.read_stamps(producer.folder).get(producer.name)
-            if stamp and "code" in stamp and (moves := follow_moves(stamp, idx)):
+            if not stamp or "code" not in stamp:
+                continue
+            try:
+                moves = follow_moves(stamp, idx)
+            except Unplaceable as e:
+                print(f"{producer.name}: left as it is ({e}); its next run records it afresh")
+                continue
+            if moves:
                 provenance.save_stamp(producer, stamp)
                 print(f"{producer.name}: {len(moves)} units re-keyed to where they are now")
         if provenance.check():  # the re-keyed stamps say exactly what they said

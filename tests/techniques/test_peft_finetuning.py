@@ -225,7 +225,7 @@ def _snippet_rows(snippet: str, tmp_path) -> list[dict]:
     finally:
         sys.argv = argv
     exec(
-        compile("from atlas import data, world\nimport random\n" + section, snippet, "exec"),
+        compile("from atlas.toy import data, world\nimport random\n" + section, snippet, "exec"),
         namespace,
     )
     return list(namespace["rows"])
