@@ -201,21 +201,6 @@ class _StopAtEndOfFirstLine(StoppingCriteria):
         return torch.tensor(["\n" in t.lstrip() for t in texts], device=input_ids.device)
 
 
-def _continuations(tokenizer, new_ids) -> list[tuple[str, bool]]:
-    """Each row's new text up to its first end-of-sequence token, and whether the row is finished
-    by the harness's stop rule: the end of the sequence, or a line of text and then a newline (the
-    rule `generate` stops by, for decoders that step by hand: the PEFT jobs' `forward_greedy` and
-    the playground's export)."""
-    rows = []
-    for row in new_ids.tolist():
-        ended = tokenizer.eos_token_id in row
-        if ended:
-            row = row[: row.index(tokenizer.eos_token_id)]
-        text = tokenizer.decode(row, skip_special_tokens=True)
-        rows.append((text, ended or "\n" in text.lstrip()))
-    return rows
-
-
 @torch.inference_mode()
 def generate(
     model,

@@ -20,7 +20,6 @@ from atlas.toy import data, world
 
 from atlas import UnknownName
 from atlas.comparison import columns
-from atlas.evaluation import _continuations
 
 
 @dataclass(frozen=True)
@@ -169,3 +168,16 @@ def forward_greedy(model, tokenizer, prompts: list[str], max_new_tokens: int) ->
     finally:
         model.train(was_training)
     return outputs
+
+
+def _continuations(tokenizer, new_ids) -> list[tuple[str, bool]]:
+    """Each row's new text up to its first end-of-sequence token, and whether the row is finished
+    by the harness's stop rule: the end of the sequence, or a line of text and then a newline."""
+    rows = []
+    for row in new_ids.tolist():
+        ended = tokenizer.eos_token_id in row
+        if ended:
+            row = row[: row.index(tokenizer.eos_token_id)]
+        text = tokenizer.decode(row, skip_special_tokens=True)
+        rows.append((text, ended or "\n" in text.lstrip()))
+    return rows
