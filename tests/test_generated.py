@@ -364,10 +364,12 @@ def test_following_moves_never_guesses():
     )
     assert update.unit_moves(one, record(one))["atlas/old.py::f"] == "atlas/toy/new.py::f"
     two = _project({"atlas/old.py": "", "atlas/toy/new.py": body, "benchmarks/b.py": body})
-    with pytest.raises(update.Unplaceable):
+    with pytest.raises(code_units.Unplaceable):
         update.unit_moves(two, record(two))
+    with pytest.raises(code_units.Unplaceable):  # and adopting a stamp would not guess either
+        code_units.rehash(two, record(two))
     empty = _project({"atlas/toy/__init__.py": "", "atlas/site/__init__.py": ""})
-    with pytest.raises(update.Unplaceable):  # a module without statements matches any such file
+    with pytest.raises(code_units.Unplaceable):  # a module without statements matches any such file
         update.unit_moves(empty, {"atlas/gone.py": {"functions": {}, "statements": []}})
 
 

@@ -270,7 +270,6 @@ def fill_outputs(notebook, script: Path) -> None:
         if c.cell_type == "code" and SETTINGS_TAG not in c.metadata.get("tags", [])
     ][1:]  # not the install cell or the settings
     saving = next((c for c in reversed(code) if ".save(" in c.source), None)
-    placed: dict[int, list[Path]] = {}
     left = []
     for path in files:
         cell = (
@@ -281,9 +280,6 @@ def fill_outputs(notebook, script: Path) -> None:
         if cell is None:
             left.append(path)
         else:
-            placed.setdefault(id(cell), []).append(path)
-    for cell in code:
-        for path in placed.get(id(cell), []):
             cell.outputs.extend(_output_of(path))
     if left:
         cell = nbformat.v4.new_code_cell("# the rest of what the run wrote")

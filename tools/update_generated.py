@@ -177,6 +177,10 @@ def evidence_for(
     if not reasons or any("::" not in r and "module-level code" not in r for r in reasons):
         return None  # current already, or an input, argument or output changed: rerun
     idx = code_units.index(root)
+    try:
+        code_units.rehash(idx, stamp["code"])  # what adopting it would record
+    except code_units.Unplaceable:
+        return None  # a unit it ran moved where several could be it: rerun
     functions, files = code_units.own_changes(idx, stamp["code"])
     if any(now is None for now in functions.values()) or any(r not in idx.files for r in files):
         return None  # a unit it ran is gone: what runs instead is not known without a run
@@ -224,57 +228,31 @@ def evidence_for(
     return chosen if set(needed) <= covered else None
 
 
-class Unplaceable(Exception):
-    """A unit a stamp records is gone from its place and cannot be told where it went."""
-
-
-def _moved_file(idx: code_units.Index, rel: str, statements: list[str]) -> str:
-    """Where a module that is gone from `rel` is now: the one file of the same name with exactly
-    its module-level statements, else the one file of any name with them (never a file without
-    statements: every empty `__init__.py` would do)."""
-    same = [r for r, f in idx.files.items() if f.statements == statements]
-    named = [r for r in same if Path(r).name == Path(rel).name]
-    found = named or (same if statements else [])
-    if len(found) != 1:
-        raise Unplaceable(f"{rel}: {len(found)} files hold its module-level statements now")
-    return found[0]
-
-
-def _moved_function(
-    idx: code_units.Index, rel: str, qualname: str, digest: str, moved_file: str | None
-) -> str:
-    """Where a function gone from `rel` is now: the one function with its hash and its name (in
-    the file its module moved to, where several), else the one function with its hash."""
-    same = [(r, q) for r, f in idx.files.items() for q, h in f.functions.items() if h == digest]
-    named = [(r, q) for r, q in same if q == qualname]
-    if len(named) > 1 and moved_file is not None:
-        named = [(r, q) for r, q in named if r == moved_file]
-    found = named or same
-    if len(found) != 1:
-        raise Unplaceable(f"{rel}::{qualname}: {len(found)} functions have its hash now")
-    return f"{found[0][0]}::{found[0][1]}"
-
-
 def unit_moves(idx: code_units.Index, code: dict) -> dict[str, str]:
     """The units of a code record that moved without changing, by their own keys (see
     `_own_versions`): {"atlas/world.py::words": "atlas/toy/world.py::words", "atlas/world.py
-    (module level)": "atlas/toy/world.py (module level)"}. Raises Unplaceable where a unit that
-    is gone from its place matches no unit now, or several, or two units would become one."""
+    (module level)": "atlas/toy/world.py (module level)"}. Raises code_units.Unplaceable where a
+    unit that is gone from its place matches no unit now, or several, or two units would become
+    one."""
     moves = {}
     for rel, entry in code.items():
-        moved_file = None
+        place = rel
         if rel not in idx.files:
-            moved_file = _moved_file(idx, rel, entry["statements"])
-            moves[f"{rel} (module level)"] = f"{moved_file} (module level)"
+            place = code_units.moved_file(idx, rel, entry["statements"])
+            if place is None:
+                raise code_units.Unplaceable(f"{rel}: no file holds its module-level statements")
+            moves[f"{rel} (module level)"] = f"{place} (module level)"
+        here = idx.files.get(rel)
         for qualname, digest in entry["functions"].items():
-            here = idx.files.get(rel)
             if here is None or qualname not in here.functions:
-                where = _moved_function(idx, rel, qualname, digest, moved_file)
-                moves[f"{rel}::{qualname}"] = where
+                where = code_units.moved_function(idx, rel, qualname, digest, place)
+                if where is None:
+                    raise code_units.Unplaceable(f"{rel}::{qualname}: no function has its hash")
+                moves[f"{rel}::{qualname}"] = f"{where[0]}::{where[1]}"
     recorded = {f"{rel}::{q}" for rel, entry in code.items() for q in entry["functions"]}
     targets = [moves.get(unit, unit) for unit in recorded]
     if len(set(targets)) != len(targets):
-        raise Unplaceable("two recorded functions would become one")
+        raise code_units.Unplaceable("two recorded functions would become one")
     return moves
 
 
@@ -283,20 +261,11 @@ def follow_moves(stamp: dict, idx: code_units.Index) -> dict[str, str]:
     same figures, to where each unit is now. Nothing a unit does changes (the stamp is current),
     only its address, so that a later edit of a moved function reads as that function changed,
     which a quick rerun can vouch for, rather than as a unit that is gone. Returns the moves;
-    raises Unplaceable (and changes nothing) where a unit's new place is not certain."""
-    code = stamp["code"]
-    moves = unit_moves(idx, code)
+    raises code_units.Unplaceable (and changes nothing) where a unit's new place is not certain."""
+    moves = unit_moves(idx, stamp["code"])
     if not moves:
         return {}
-    units: dict[str, set[str]] = {}
-    for rel, entry in code.items():
-        key = f"{rel} (module level)"
-        units.setdefault(moves.get(key, key).removesuffix(" (module level)"), set())
-        for qualname in entry["functions"]:
-            where = moves.get(f"{rel}::{qualname}", f"{rel}::{qualname}")
-            file, _, name = where.partition("::")
-            units.setdefault(file, set()).add(name)
-    stamp["code"] = code_units.record(idx, units)
+    stamp["code"] = code_units.rehash(idx, stamp["code"])
     if "figures also made by" in stamp:
         stamp["figures also made by"] = {
             moves.get(unit, unit): versions
@@ -450,7 +419,7 @@ def main() -> None:
                 continue
             try:
                 moves = follow_moves(stamp, idx)
-            except Unplaceable as e:
+            except code_units.Unplaceable as e:
                 print(f"{producer.name}: left as it is ({e}); its next run records it afresh")
                 continue
             if moves:

@@ -447,17 +447,54 @@ def static_closure(idx: Index, scripts: list[str]) -> dict[str, dict]:
     return record(idx, units)
 
 
+class Unplaceable(Exception):
+    """A unit a stamp records is gone from its place, and several units now could be it."""
+
+
+def moved_file(idx: Index, rel: str, statements: list[str]) -> str | None:
+    """Where a module that is gone from `rel` is now: the one file of the same name with exactly
+    its module-level statements, else the one file of any name with them (never by statements
+    alone where it has none: every empty `__init__.py` would do); None where no file has them."""
+    same = [r for r, f in idx.files.items() if f.statements == statements]
+    named = [r for r in same if Path(r).name == Path(rel).name]
+    found = named or (same if statements else [])
+    if len(found) > 1:
+        raise Unplaceable(f"{rel}: {len(found)} files hold its module-level statements now")
+    return found[0] if found else None
+
+
+def moved_function(
+    idx: Index, rel: str, qualname: str, digest: str, moved_to: str | None = None
+) -> tuple[str, str] | None:
+    """Where a function gone from its place is now: the one function with its hash and its name
+    (in the file its module moved to, where several), else the one function with its hash; None
+    where no function has its hash (it changed, or is gone). Identical copies hash alike, so a
+    hash alone can point at several."""
+    same = [(r, q) for r, f in idx.files.items() for q, h in f.functions.items() if h == digest]
+    named = [(r, q) for r, q in same if q == qualname]
+    if len(named) > 1 and moved_to is not None:
+        named = [(r, q) for r, q in named if r == moved_to]
+    found = named or same
+    if len(found) > 1:
+        raise Unplaceable(f"{rel}::{qualname}: {len(found)} functions have its hash now")
+    return found[0] if found else None
+
+
 def rehash(idx: Index, recorded: dict[str, dict]) -> dict[str, dict]:
     """The recorded units as they are now, each where it is now (a moved function under its new
-    file and name); a unit that is gone is left out (its callers changed and show that)."""
-    units: dict[str, set[str]] = {rel: set() for rel in recorded if rel in idx.files}
+    file and name, a moved module's statements under its new file); a unit that is gone is left
+    out (its callers changed and show that). Raises Unplaceable where a moved unit's new place
+    is not certain."""
+    units: dict[str, set[str]] = {}
     for rel, entry in recorded.items():
+        place = rel if rel in idx.files else moved_file(idx, rel, entry["statements"])
+        if place is not None:
+            units.setdefault(place, set())
+        here = idx.files.get(rel)
         for qualname, digest in entry["functions"].items():
-            f = idx.files.get(rel)
-            if f is not None and qualname in f.functions:
+            if here is not None and qualname in here.functions:
                 units[rel].add(qualname)
-            elif digest in idx.hashes:
-                where = idx.hashes[digest]
+            elif where := moved_function(idx, rel, qualname, digest, place):
                 units.setdefault(where[0], set()).add(where[1])
     return record(idx, units)
 
