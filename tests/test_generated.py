@@ -491,6 +491,20 @@ def test_an_adopted_stamp_names_reruns_that_ran_its_changed_code():
             assert witness["ran"], producer.name
 
 
+def rerun_as_witness(copy, update, reproduced: bool) -> None:
+    """single_task_finetuning's stamp as a rerun with the copy's code would write it."""
+    stamps = provenance.read_stamps("single_task_finetuning", copy)
+    previous = stamps["single_task_finetuning"]
+    stamp = json.loads(json.dumps(previous))
+    stamp["code"] = code_units.rehash(code_units.index(copy), previous["code"])
+    stamp["made_at"]["reproduced the figures it replaced"] = reproduced
+    stamp["figures also made by"] = (
+        update.also_made_by(previous, stamp["code"]) if reproduced else {}
+    )
+    stamps["single_task_finetuning"] = stamp
+    provenance.stamp_path("single_task_finetuning", copy).write_text(json.dumps(stamps))
+
+
 def test_evidence_is_a_rerun_that_ran_the_changed_code_and_reproduced(copy):
     update = load_script("tools/update_generated.py")
     world = copy / "atlas" / "toy" / "world.py"
@@ -502,24 +516,11 @@ def test_evidence_is_a_rerun_that_ran_the_changed_code_and_reproduced(copy):
     assert "seeds" in _stale(copy)
     assert update.evidence_for(seeds, copy) is None  # no quick producer ran the new code yet
 
-    def rerun(reproduced: bool) -> None:
-        """single_task_finetuning's stamp as a rerun with the new code would write it."""
-        stamps = provenance.read_stamps("single_task_finetuning", copy)
-        previous = stamps["single_task_finetuning"]
-        stamp = json.loads(json.dumps(previous))
-        stamp["code"] = code_units.rehash(code_units.index(copy), previous["code"])
-        stamp["made_at"]["reproduced the figures it replaced"] = reproduced
-        stamp["figures also made by"] = (
-            update.also_made_by(previous, stamp["code"]) if reproduced else {}
-        )
-        stamps["single_task_finetuning"] = stamp
-        provenance.stamp_path("single_task_finetuning", copy).write_text(json.dumps(stamps))
-
-    rerun(reproduced=True)
+    rerun_as_witness(copy, update, reproduced=True)
     evidence = update.evidence_for(seeds, copy)
     assert evidence and evidence[0]["rerun"] == "single_task_finetuning"
     assert evidence[0]["ran"] == ["atlas/toy/world.py::bare_prompt"]
-    rerun(reproduced=False)  # its figures changed: no evidence
+    rerun_as_witness(copy, update, reproduced=False)  # its figures changed: no evidence
     assert update.evidence_for(seeds, copy) is None
 
 
@@ -640,3 +641,97 @@ def test_a_rerun_reproduced_its_figures_when_every_old_one_came_back_byte_for_by
     assert update.reproduced(before, {**before, "d/x_curve.json": "c"})  # a new output
     assert not update.reproduced(before, {**before, "d/x.md": "changed"})
     assert not update.reproduced(before, {"d/x.json": "a", "d/x_timing.json": "t"})  # one missing
+
+
+AVX2_MACHINE = {
+    "cpu": "AMD EPYC",
+    "cores": 2,
+    "isa": "avx2",
+    "aten_capability": "AVX2",
+    "native_bf16": False,
+    "torch": "2.13.0+cpu",
+}
+
+
+def test_a_wider_cpu_held_to_avx2_is_a_machine_of_the_avx2_kind():
+    """Under provenance.AS_AVX2 (ATen, MKL and oneDNN held to AVX2) a CPU with AVX-512 records
+    itself as AVX2, its own instruction set beside it, so its reruns can reproduce AVX2 figures."""
+    code = (
+        "import json; from atlas.site import provenance as p; m = p.machine(); "
+        "print(json.dumps([m, p.describe_machine(m), p.held_to_avx2()]))"
+    )
+    env = {**os.environ, **provenance.AS_AVX2}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    made_on, words, held = json.loads(out.stdout)
+    assert held and made_on["isa"] == "avx2" and made_on["aten_capability"] == "AVX2"
+    assert provenance.same_kind(made_on, {**AVX2_MACHINE, "torch": made_on["torch"]})
+    assert made_on["native_bf16"] is False  # its kernels emulate bfloat16, as an AVX2 CPU's do
+    if made_on.get("cpu_isa"):  # a wider CPU: what it is stays on record, and on the pages
+        assert made_on["cpu_isa"] in provenance.WIDER_THAN_AVX2
+        assert made_on["held_by"] == provenance.AS_AVX2
+        assert "held to AVX2 kernels" in words
+
+
+def test_a_rerun_on_another_cpu_kind_is_refused_with_the_way_out():
+    update = load_script("tools/update_generated.py")
+    wider = {**AVX2_MACHINE, "isa": "avx512_bf16", "aten_capability": "AVX512", "native_bf16": True}
+    assert update.kind_problem(None, wider) is None  # a first run replaces nothing
+    assert update.kind_problem({"made_on": AVX2_MACHINE}, dict(AVX2_MACHINE)) is None
+    problem = update.kind_problem({"made_on": AVX2_MACHINE}, wider)
+    assert "--as-avx2" in problem and "--change-kind" in problem
+    assert "AVX2" in problem and "AVX-512 with BF16" in problem
+    # the other way round there is no holding back: only --change-kind
+    problem = update.kind_problem({"made_on": wider}, dict(AVX2_MACHINE))
+    assert "--change-kind" in problem and "--as-avx2" not in problem
+
+
+def test_held_to_avx2_a_run_that_picks_bfloat16_by_the_cpu_flags_is_refused(monkeypatch):
+    """atlas.training.native_bf16 reads /proc/cpuinfo, which AS_AVX2 does not change: pretraining
+    would train in bfloat16 on AVX2 kernels, as no AVX2 machine does. It is refused before it
+    runs."""
+    update = load_script("tools/update_generated.py")
+    producer = provenance.BY_NAME["pretraining"]
+    stamp = provenance.read_stamp(producer.folder, producer.name)
+    assert "native_bf16" in stamp["code"]["atlas/training.py"]["functions"]
+    monkeypatch.setattr(provenance, "machine", lambda: stamp["made_on"])
+    for name, value in provenance.AS_AVX2.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(update.subprocess, "run", lambda *a, **k: pytest.fail("it ran"))
+    with pytest.raises(SystemExit, match="native_bf16"):
+        update.regenerate(producer)
+    assert update.asks_for_bf16({update.BF16_QUESTION}) and not update.asks_for_bf16(set())
+
+
+def test_evidence_covers_a_change_the_record_sees_only_through_a_caller(copy):
+    """A stamp adopted after a function gained a call keeps the units it had: lora_targets' record
+    holds atlas.training.save but not the _refuse_diverged that save calls since. An edit of
+    _refuse_diverged then shows only in save's hash with what it calls; a quick rerun that ran
+    save with the new callee and reproduced figures made with the old one vouches for it."""
+    update = load_script("tools/update_generated.py")
+    name = "lora_targets"
+    producer = provenance.BY_NAME[name]
+    recorded = provenance.read_stamp(producer.folder, name, copy)["code"]["atlas/training.py"]
+    assert "save" in recorded["functions"] and "_refuse_diverged" not in recorded["functions"], (
+        "lora_targets was rerun since, and its record now holds _refuse_diverged: build this "
+        "case on a stamp whose record lacks a callee, or write one"
+    )
+    training = copy / "atlas" / "training.py"
+    text = training.read_text()
+    old = "    broken = sum(int(not torch.isfinite(p).all()) for p in trained)\n"
+    assert old in text
+    training.write_text(
+        text.replace(
+            old, old.replace("broken =", "broken_tensors =") + ("    broken = broken_tensors\n")
+        )
+    )
+    assert name in _stale(copy)
+    assert update.evidence_for(producer, copy) is None  # no quick producer ran it yet
+
+    rerun_as_witness(copy, update, reproduced=True)
+    evidence = update.evidence_for(producer, copy)
+    assert evidence and evidence[0]["rerun"] == "single_task_finetuning"
+    assert evidence[0]["ran"] == ["atlas/training.py::save" + update.WITH_CALLS]
+    rerun_as_witness(copy, update, reproduced=False)
+    assert update.evidence_for(producer, copy) is None

@@ -23,6 +23,10 @@ current form, in such a rerun on the expensive stamp's CPU kind, and the version
 executed is among that rerun's earlier versions, the change left figures as they were wherever it
 was exercised; the stamp then lists those reruns. Otherwise it reruns.
 
+Figures are reproduced on a machine of the kind that made them. A CPU with AVX-512 reruns AVX2-made
+figures with `--as-avx2` (ATen, MKL and oneDNN held to AVX2 kernels: the same float bytes); a rerun
+on another kind is refused unless `--change-kind` says to publish that kind's figures instead.
+
 `--adopt NAME --made-on JSON --reason "..."` stamps outputs made by the producer's own command on a
 machine no developer has (the GPU machine some sessions borrow, another CPU kind), copied back
 unchanged; the stamp says so, and the pages show it.
@@ -68,12 +72,60 @@ CHEAP_MINUTES = 4  # a producer this quick (on 2 cores) is rerun rather than ado
 TIMING_SUFFIXES = ("_timing.json",)  # wall-clock files: not part of "the same figures"
 
 
-def regenerate(producer: provenance.Producer) -> dict:
+def kind_problem(previous: dict | None, here: dict) -> str | None:
+    """Why a rerun here would not stand in for the figures it replaces, or None: they were made on
+    another kind of machine, whose float bytes a rerun here cannot reproduce."""
+    if (
+        previous is None
+        or "made_on" not in previous
+        or provenance.same_kind(previous["made_on"], here)
+    ):
+        return None
+    wider = here.get("isa") in provenance.WIDER_THAN_AVX2
+    avx2 = previous["made_on"].get("isa") == "avx2"
+    hint = " This CPU can run as an AVX2 machine: add --as-avx2." if avx2 and wider else ""
+    return (
+        f"its figures were made on {provenance.describe_machine(previous['made_on'])} and this "
+        f"is {provenance.describe_machine(here)}: a rerun here cannot reproduce them, and what "
+        f"reads them would move too.{hint} To publish this kind's figures instead, add "
+        "--change-kind."
+    )
+
+
+BF16_QUESTION = ("atlas/training.py", "native_bf16")
+
+
+def asks_for_bf16(units: set[tuple[str, str]]) -> bool:
+    """Whether a run asked the CPU for bfloat16 (atlas.training.native_bf16 reads the CPU's flags,
+    not the kernels': held to AVX2 it would still answer yes, and the run would take a path no AVX2
+    machine takes)."""
+    return BF16_QUESTION in units
+
+
+def regenerate(producer: provenance.Producer, change_kind: bool = False) -> dict:
+    previous = provenance.read_stamps(producer.folder).get(producer.name)
+    problem = None if change_kind else kind_problem(previous, provenance.machine())
+    if problem:
+        raise SystemExit(f"{producer.name}: not rerun: {problem}")
+    if (
+        provenance.held_to_avx2()
+        and previous
+        and asks_for_bf16(
+            {
+                (rel, q)
+                for rel, entry in previous.get("code", {}).items()
+                for q in entry["functions"]
+            }
+        )
+    ):
+        raise SystemExit(
+            f"{producer.name}: not rerun: it chooses bfloat16 by the CPU's flags "
+            "(atlas.training.native_bf16), which --as-avx2 does not hold back; run it without"
+        )
     print(
         f"--> {producer.name}: {producer.shell()} (about {producer.minutes:g} min on 2 cores)",
         flush=True,
     )
-    previous = provenance.read_stamps(producer.folder).get(producer.name)
     start = time.time() - 1  # file times have a coarse grain on some file systems
     with tempfile.TemporaryDirectory(prefix="atlas-trace-") as trace_dir:
         env = {
@@ -94,6 +146,12 @@ def regenerate(producer: provenance.Producer) -> dict:
         trace = provenance.Trace.load(Path(trace_dir), producer.script)
     if not trace.ran:
         raise SystemExit(f"{producer.shell()}: no trace was recorded; nothing was stamped")
+    if provenance.held_to_avx2() and asks_for_bf16(set(trace.ran)):
+        raise SystemExit(
+            f"{producer.shell()} asked the CPU for bfloat16 (atlas.training.native_bf16), which "
+            "--as-avx2 does not hold back: nothing was stamped; run it without --as-avx2 and "
+            f"`git checkout docs/generated/{producer.folder}`"
+        )
     outputs = outputs_since(producer, start)
     if not outputs:  # a script that exits at once (say, its `main()` never called) wrote nothing
         raise SystemExit(
@@ -121,9 +179,13 @@ def _statements_key(statements: list[str]) -> str:
     return "statements " + hashlib.sha256(" ".join(statements).encode()).hexdigest()[:20]
 
 
+WITH_CALLS = " with what it calls"
+
+
 def _own_versions(code: dict) -> dict[str, str]:
     """Each unit of a stamp's code record by its own text: {"file::name": hash, "file (module
-    level)": hash of its statements}."""
+    level)": hash of its statements}; and by its text with the functions it calls (the hash a
+    stamp is compared by), under the same keys + WITH_CALLS."""
     out = {}
     for rel, entry in code.items():
         own = entry.get("own", {})
@@ -131,6 +193,9 @@ def _own_versions(code: dict) -> dict[str, str]:
             out[f"{rel}::{qualname}"] = digest
         if "statements" in own:
             out[f"{rel} (module level)"] = _statements_key(own["statements"])
+        for qualname, digest in entry.get("functions", {}).items():
+            out[f"{rel}::{qualname}{WITH_CALLS}"] = digest
+        out[f"{rel} (module level){WITH_CALLS}"] = _statements_key(entry.get("statements", []))
     return out
 
 
@@ -196,6 +261,30 @@ def evidence_for(
             before[f"{rel} (module level)"],
             _statements_key(idx.files[rel].own_statements),
         )
+    # A unit whose own text is as it ran, stale through a function it calls that the record does
+    # not hold (say, a call added by a change adopted earlier, whose record kept the units it had):
+    # a witness must have run it with what it calls now and reproduced figures it made with what
+    # it called then (its hash with its calls, the one the stamp is compared by). Where recorded
+    # callees explain the change, their own changes above are what needs a witness.
+    all_functions, all_files = code_units.changed_units(idx, stamp["code"])
+    for (rel, qualname), now in all_functions.items():
+        unit = f"{rel}::{qualname}"
+        if unit in needed:
+            continue
+        if rel not in idx.files or qualname not in idx.files[rel].functions:
+            return None  # moved as well: not placed here
+        as_recorded = code_units.units_as_recorded(root, rel, stamp["code"]).functions
+        if as_recorded.get(qualname) == stamp["code"][rel]["functions"][qualname]:
+            continue
+        needed[unit + WITH_CALLS] = (before[unit + WITH_CALLS], now)
+    for rel in all_files - files:
+        if rel not in idx.files:
+            return None
+        as_recorded = code_units.units_as_recorded(root, rel, stamp["code"]).statements
+        if as_recorded == stamp["code"][rel]["statements"]:
+            continue
+        key = f"{rel} (module level){WITH_CALLS}"
+        needed[key] = (before[key], _statements_key(idx.files[rel].statements))
     if not needed:
         return None
     witnesses = []
@@ -358,6 +447,17 @@ def main() -> None:
         "re-key every current stamp to where the units it ran are now",
     )
     parser.add_argument(
+        "--as-avx2",
+        action="store_true",
+        help="on a CPU with AVX-512, run as an AVX2 machine (ATen, MKL and oneDNN held to AVX2 "
+        "kernels), whose float bytes reproduce AVX2-made figures",
+    )
+    parser.add_argument(
+        "--change-kind",
+        action="store_true",
+        help="rerun figures made on another kind of machine, publishing this kind's instead",
+    )
+    parser.add_argument(
         "--made-on",
         type=json.loads,
         default=None,
@@ -365,6 +465,15 @@ def main() -> None:
         help="with --adopt: what is known of the machine that made the outputs",
     )
     args = parser.parse_args()
+    if args.as_avx2:
+        if "torch" in sys.modules:  # ATen reads its level once, when torch starts
+            raise SystemExit("--as-avx2 must be set before torch is imported: a bug")
+        os.environ.update(provenance.AS_AVX2)  # for this process's stamps and every run's
+        if provenance.machine()["isa"] != "avx2":
+            parser.error(
+                f"--as-avx2: {provenance.describe_machine(provenance.machine())} cannot run as "
+                "an AVX2 machine"
+            )
 
     if args.list:
         problems = stale()
@@ -437,7 +546,7 @@ def main() -> None:
     if args.only:
         for producer in provenance.PRODUCERS:  # dependency order
             if producer.name in args.only:
-                regenerate(producer)
+                regenerate(producer, args.change_kind)
         return
     if not problems:
         print("every figure is current")
@@ -446,7 +555,7 @@ def main() -> None:
         acted = False
         for producer in provenance.PRODUCERS:  # the quick ones first, in dependency order
             if producer.minutes <= CHEAP_MINUTES and producer.name in stale():
-                regenerate(producer)
+                regenerate(producer, args.change_kind)
                 acted = True
         left = []
         for producer in provenance.PRODUCERS:
@@ -459,7 +568,7 @@ def main() -> None:
             elif args.cheap_only:
                 left.append(producer.name)
             else:
-                regenerate(producer)
+                regenerate(producer, args.change_kind)
                 acted = True
         if not acted:
             break

@@ -133,6 +133,39 @@ def _index_trees(trees: dict[str, ast.Module]) -> Index:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed(root: str, stats: tuple):
+    """The project's trees, import tables, help-only names and each top-level function's own
+    hash (what a call of it hashes as)."""
+    rels = [rel for rel, _, _ in stats]
+    trees = {rel: ast.parse(Path(root, rel).read_text(), rel) for rel in rels}
+    modules = _module_names(rels)
+    tables = {rel: _ImportTable(tree, modules) for rel, tree in trees.items()}
+    local: dict[tuple[str, str], str] = {}
+    for rel, tree in trees.items():
+        plain = _Normalize(tables[rel], rel, {})
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                local[(rel, node.name)] = _sha(_dump(plain.visit(copy.deepcopy(node))))
+    return trees, tables, _help_only_names(trees.values()), local
+
+
+def units_as_recorded(root: Path, rel: str, recorded: dict[str, dict]) -> FileUnits:
+    """The units of file `rel` hashed as if every function a stamp's record holds still had the
+    own text it recorded: a unit whose recorded hash comes back changed only through callees the
+    record holds (each of them shows its own change); one whose hash does not come back changed
+    through a callee the record lacks."""
+    rels = project_files(root)
+    stats = tuple((r, (root / r).stat().st_mtime_ns, (root / r).stat().st_size) for r in rels)
+    trees, tables, help_only, local = _parsed(str(root), stats)
+    local = dict(local)
+    for recorded_rel, entry in recorded.items():
+        for qualname, digest in entry.get("own", {}).get("functions", {}).items():
+            if "." not in qualname:  # calls resolve to top-level functions only
+                local[(recorded_rel, qualname)] = digest
+    return _units(trees[rel], rel, tables[rel], help_only, local)
+
+
 def units_of_source(source: str, rel: str = "atlas/example.py") -> FileUnits:
     """The units of one file's source, on its own (calls into other files are not resolved)."""
     return _index_trees({rel: ast.parse(source)}).files[rel]

@@ -356,6 +356,13 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=14,
     ),
     Producer("toy_vs_real", "benchmark", ("benchmarks/toy_vs_real.py",), minutes=3),
+    Producer(
+        "real_lora_vs_full",
+        "real_lora_vs_full",
+        ("benchmarks/real_lora_vs_full.py",),
+        runs=("snippets/lora_finetuning.py",),
+        minutes=30,
+    ),
     # FLAN's curves: the thread count is an argument because float sums (and so the fragile
     # held-out figures) move with it; --jobs only changes the wall time.
     Producer(
@@ -575,8 +582,27 @@ def static_inputs(producer: Producer, root: Path = ROOT) -> set[str]:
 # --- the machine -------------------------------------------------------------------------------
 
 
+# The environment that holds a CPU with AVX-512 to the kernels an AVX2 CPU runs: ATen's dispatch
+# level, and the highest instruction set MKL and oneDNN may use. Under it a run on an AVX-512 CPU
+# gives an AVX2 machine's float bytes (checked: reruns reproduce AVX2-made figures byte for byte),
+# so that one kind of machine can rerun, and vouch for, the other's figures
+# (tools/update_generated.py --as-avx2).
+AS_AVX2 = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+}
+WIDER_THAN_AVX2 = ("amx_bf16", "avx512_bf16", "avx512f")
+
+
+def held_to_avx2() -> bool:
+    """Whether this process runs under AS_AVX2 (every one of its variables set as it says)."""
+    return all(os.environ.get(k) == v for k, v in AS_AVX2.items())
+
+
 def machine() -> dict:
-    """The CPU and software a run is made on (recorded, never compared for staleness)."""
+    """The CPU and software a run is made on (recorded, never compared for staleness). A CPU with
+    AVX-512 held to AVX2 (AS_AVX2) is recorded as AVX2, with the CPU's own set beside it."""
     import torch
 
     from atlas.training import native_bf16
@@ -591,38 +617,48 @@ def machine() -> dict:
         if "flags" in cpuinfo
         else set()
     )
-    isa = next(
-        (f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags), "baseline"
-    )
-    return {
+    isa = next((f for f in (*WIDER_THAN_AVX2, "avx2") if f in flags), "baseline")
+    aten = torch.backends.cpu.get_cpu_capability()
+    made_on = {
         "cpu": model.group(1).strip() if model else platform.processor() or platform.machine(),
         "cores": len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "isa": isa,
-        "aten_capability": torch.backends.cpu.get_cpu_capability(),
+        "aten_capability": aten,
         "native_bf16": native_bf16(),
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
+    if isa in WIDER_THAN_AVX2 and held_to_avx2() and aten == "AVX2":
+        # the kernels are AVX2's, bfloat16 included (emulated, as on an AVX2 CPU)
+        made_on.update(isa="avx2", native_bf16=False, cpu_isa=isa, held_by=dict(AS_AVX2))
+    return made_on
 
 
 def same_kind(a: dict, b: dict) -> bool:
-    """Whether two machines give the same float bytes: same instruction set as the CPU reports it,
-    the same kernels chosen by ATen, and the same torch."""
+    """Whether two machines give the same float bytes: same instruction set as the kernels use it
+    (the CPU's, or AVX2 where a wider CPU is held to it), the same kernels chosen by ATen, and the
+    same torch."""
     return all(a.get(k) == b.get(k) for k in ("isa", "aten_capability", "torch"))
 
 
+ISA_WORDS = {
+    "amx_bf16": "AMX",
+    "avx512_bf16": "AVX-512 with BF16",
+    "avx512f": "AVX-512",
+    "avx2": "AVX2",
+}
+
+
 def describe_machine(made_on: dict) -> str:
-    """'an AMD EPYC, 2 cores (AVX2, no native bfloat16)'."""
+    """'an AMD EPYC, 2 cores (AVX2, no native bfloat16)'; for a wider CPU held to AVX2: 'an AMD
+    EPYC, 2 cores (AVX-512 with BF16 held to AVX2 kernels, no native bfloat16)'."""
     cpu = made_on.get("cpu") or "a CPU that was not recorded"
     bf16 = "native bfloat16" if made_on.get("native_bf16") else "no native bfloat16"
-    isa = {
-        "amx_bf16": "AMX",
-        "avx512_bf16": "AVX-512 with BF16",
-        "avx512f": "AVX-512",
-        "avx2": "AVX2",
-    }.get(made_on.get("isa", ""), made_on.get("isa", "?"))
+    isa = ISA_WORDS.get(made_on.get("isa", ""), made_on.get("isa", "?"))
+    if made_on.get("cpu_isa"):
+        isa = f"{ISA_WORDS.get(made_on['cpu_isa'], made_on['cpu_isa'])} held to {isa} kernels"
     cores = f"{made_on['cores']} cores" if made_on.get("cores") else "cores not recorded"
     article = "" if cpu.startswith(("a ", "an ")) else "an " if cpu[:1].lower() in "aeiou" else "a "
     return f"{article}{cpu}, {cores} ({isa}, {bf16})"
