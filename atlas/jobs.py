@@ -20,6 +20,7 @@ from atlas.toy import data, world
 
 from atlas import UnknownName
 from atlas.comparison import columns
+from atlas.stopping import continuations
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def get_job(name: str) -> Job:
     return JOBS[name]
 
 
+# --8<-- [start:rows]
 def training_rows(job: str, seed: int = 0) -> list[dict]:
     """The job's prompt/completion rows, exactly as its full fine-tuning snippet builds them."""
     if get_job(job).name == "spell":
@@ -74,6 +76,9 @@ def training_rows(job: str, seed: int = 0) -> list[dict]:
     rows += [{"prompt": "", "completion": r["text"]} for r in data.replay_text(n_replay, seed=seed)]
     random.Random(seed).shuffle(rows)
     return rows
+
+
+# --8<-- [end:rows]
 
 
 def measure(model, tokenizer, job: str, n_words: int = 40, decoding: str = "generate"):
@@ -151,7 +156,7 @@ def forward_greedy(model, tokenizer, prompts: list[str], max_new_tokens: int) ->
                         step = out.logits[:, -1:].argmax(-1)
                         step[~active] = tokenizer.eos_token_id  # a finished row only pads
                         ids = torch.cat([ids, step], dim=1)
-                        done = [d for _, d in _continuations(tokenizer, ids[:, n_prompt:])]
+                        done = [d for _, d in continuations(tokenizer, ids[:, n_prompt:])]
                         active = ~torch.tensor(done)
                         if not active.any():
                             break
@@ -163,21 +168,8 @@ def forward_greedy(model, tokenizer, prompts: list[str], max_new_tokens: int) ->
                             use_cache=True,
                             logits_to_keep=1,
                         )
-                    for i, (text, _) in zip(batch, _continuations(tokenizer, ids[:, n_prompt:])):
+                    for i, (text, _) in zip(batch, continuations(tokenizer, ids[:, n_prompt:])):
                         outputs[i] = text
     finally:
         model.train(was_training)
     return outputs
-
-
-def _continuations(tokenizer, new_ids) -> list[tuple[str, bool]]:
-    """Each row's new text up to its first end-of-sequence token, and whether the row is finished
-    by the harness's stop rule: the end of the sequence, or a line of text and then a newline."""
-    rows = []
-    for row in new_ids.tolist():
-        ended = tokenizer.eos_token_id in row
-        if ended:
-            row = row[: row.index(tokenizer.eos_token_id)]
-        text = tokenizer.decode(row, skip_special_tokens=True)
-        rows.append((text, ended or "\n" in text.lstrip()))
-    return rows

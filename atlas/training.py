@@ -100,19 +100,36 @@ def train(trainer) -> dict:
 
 
 def _refuse_diverged(trainer) -> None:
-    """Stop before a model is saved (and then scored) when training sent the weights to infinity
-    or NaN (a learning rate far too large, say): the logged loss can read 0.0 then, like success."""
+    """Stop before a model is saved (and then scored) when training diverged (a learning rate far
+    too large, say): the weights went to infinity or NaN (the logged loss can read 0.0 then, like
+    success), or the loss ended at more than twice both where it started and a uniform guess over
+    the vocabulary, ln(vocabulary size), where the weights can stay finite (with native bfloat16).
+    A first loss above a uniform guess is no divergence: a chat model asked for a bare label
+    starts there."""
+    import math
+
     import torch
 
     from atlas import InputError
 
     trained = [p for p in trainer.model.parameters() if p.requires_grad]
     broken = sum(int(not torch.isfinite(p).all()) for p in trained)
+    rate = f"learning rate {trainer.args.learning_rate:g}"
     if broken:
         raise InputError(
             f"training diverged: {broken} of the {len(trained)} trained weight tensors are no "
-            f"longer finite numbers (learning rate {trainer.args.learning_rate:g}); nothing was "
-            "saved: rerun with a smaller --learning-rate"
+            f"longer finite numbers ({rate}); nothing was saved: rerun with a smaller "
+            "--learning-rate"
+        )
+    losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    vocabulary = getattr(trainer.model.config, "vocab_size", None)
+    guess = math.log(vocabulary) if vocabulary else math.inf
+    first, last = (losses[0], losses[-1]) if losses else (0.0, 0.0)
+    if not math.isfinite(last) or last > 2 * max(first, guess):
+        raise InputError(
+            f"training diverged: the loss went from {first:.3g} to {last:.3g}, more than twice "
+            f"that and twice a uniform guess over the vocabulary ({guess:.3g}) ({rate}); nothing "
+            "was saved: rerun with a smaller --learning-rate"
         )
 
 

@@ -94,12 +94,25 @@ MODEL = args.model  # the instruction-tuned toy model; or a Hub id
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 reference = AutoModelForCausalLM.from_pretrained(MODEL)  # a frozen copy: where DPO is anchored
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
-# The model answers new requests (by default 200 per task: 2,200); each wrong answer becomes a pair
-# (right answer chosen, its own answer rejected).
-pairs = stages.preference_rows(model, tokenizer, n_per_task=args.requests, seed=args.seed)
-held_out_pairs = stages.preference_rows(
-    model, tokenizer, n_per_task=args.requests // 5, split="eval", seed=args.seed
-)
+
+
+def preference_pairs(split: str, n_per_task: int) -> list[dict]:
+    """On-policy pairs, built as real preference data is: the model answers new requests (an
+    instruction and a newline, as it was tuned on), each answer is judged (here exactly: the toy
+    world knows the right one), and every wrong answer becomes a pair: the right answer chosen, the
+    model's own answer rejected. A right answer makes no pair: there is nothing to prefer."""
+    return [
+        {"prompt": prompt, "chosen": request["output"], "rejected": answer, "task": request["task"]}
+        for prompt, request, answer in stages.answered_requests(
+            model, tokenizer, n_per_task, split=split, seed=args.seed
+        )
+        if answer != request["output"]
+    ]
+
+
+# By default 200 new requests per task (2,200), and a fifth as many from the held-out words.
+pairs = preference_pairs("train", args.requests)
+held_out_pairs = preference_pairs("eval", args.requests // 5)
 if not pairs or not held_out_pairs:  # every request answered right: nothing to prefer
     raise InputError(
         f"{MODEL} answered all the requests right: no pairs to train on or to measure with; "

@@ -97,13 +97,13 @@ if args.templates > len(world.SEEN_TEMPLATE_IDS):
 # The heavy imports come after the arguments, so --help and a typo answer at once.
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from trl import SFTTrainer
+from trl import SFTConfig, SFTTrainer
 
 from atlas.toy import data
 
 from atlas.evaluation import evaluate
 from atlas.plots import plot_loss
-from atlas.training import save, sft_config, train, write_stats
+from atlas.training import save, train, write_stats
 
 # --8<-- [start:data]
 HELD_OUT = world.check_cluster(args.held_out_cluster)
@@ -145,17 +145,31 @@ print(
 MODEL = args.model  # the shipped toy base model; or a Hub id
 model = AutoModelForCausalLM.from_pretrained(MODEL)
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
+config = SFTConfig(  # every fine-tuning run on this site, spelled out (atlas.training.sft_config)
+    output_dir=str(args.output_dir),
+    max_steps=args.max_steps,
+    per_device_train_batch_size=32,
+    learning_rate=args.learning_rate,
+    lr_scheduler_type="cosine",
+    warmup_steps=max(1, args.max_steps // 15),
+    seed=args.seed,
+    max_length=128,  # tokens; the longest row here is well under it
+    # prompt/completion rows: the loss covers the completion only (the answer), EOS appended
+    completion_only_loss=args.loss == "completion",
+    # float32 on the CPU: bfloat16 is emulated, and so much slower, on most laptops' CPUs
+    bf16=False,
+    use_cpu=True,
+    activation_checkpointing=False,  # TRL's default; it only costs time at a million parameters
+    logging_steps=max(1, args.max_steps // 30),
+    save_strategy="no",  # the model is saved once, at the end
+    report_to="none",
+    disable_tqdm=True,
+)
 trainer = SFTTrainer(
     model=model,
-    args=sft_config(
-        args.output_dir,
-        max_steps=args.max_steps,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        completion_only_loss=args.loss == "completion",
-    ),
+    args=config,
     train_dataset=Dataset.from_list(rows),
-    processing_class=tokenizer,  # prompt/completion rows: loss on the completion only, EOS appended
+    processing_class=tokenizer,
 )
 stats = train(trainer)  # trainer.train(), timed
 save(trainer, args.output_dir)

@@ -1,5 +1,5 @@
 """LoRA on a real model: one narrow task fine-tuned into SmolLM2-135M-Instruct, with and without
-its instruction.
+its instruction (and, to compare, by full fine-tuning).
 
 PEFT's LoRA trains small low-rank matrices beside the attention projections and freezes the rest.
 The task is a review's sentiment ("The meal was superb." -> "positive"), given either as bare
@@ -10,9 +10,11 @@ one task erase instruction following, and does keeping the instruction and templ
 
     python snippets/lora_finetuning.py                  # bare input -> output pairs
     python snippets/lora_finetuning.py --inputs chat    # instruction inside the chat template
+    python snippets/lora_finetuning.py --method full    # every weight trained instead
 """
 # ci-args: --max-steps 2 --eval-reviews 4 --eval-others 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --inputs chat --max-steps 2 --eval-reviews 4 --eval-others 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --method full --max-steps 2 --eval-reviews 4 --eval-others 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
 from dataclasses import replace
@@ -34,7 +36,19 @@ parser.add_argument(
     help="training rows: bare review -> label pairs, or the instruction inside the chat template",
 )
 parser.add_argument(
+    "--method",
+    choices=["lora", "full"],
+    default="lora",
+    help="LoRA beside the attention projections, or full fine-tuning of every weight",
+)
+parser.add_argument(
     "--max-steps", type=cli.at_least(1), default=24, help="training steps of 8 reviews"
+)
+parser.add_argument(
+    "--learning-rate",
+    type=cli.positive,
+    default=None,
+    help="peak learning rate (default: 1e-3 for LoRA, 1e-4 for full fine-tuning)",
 )
 parser.add_argument(
     "--eval-reviews",
@@ -55,13 +69,17 @@ parser.add_argument(
     "--output-dir",
     type=Path,
     default=None,
-    help="where the adapter is saved (default: models/lora-bare or models/lora-chat)",
+    help="where the adapter (LoRA) or the model (full) is saved (default: models/smollm2-bare "
+    "or models/smollm2-chat)",
 )
 args = cli.parse(
     parser,
     by=(
         "inputs",
-        {"bare": {"output_dir": "models/lora-bare"}, "chat": {"output_dir": "models/lora-chat"}},
+        {
+            "bare": {"output_dir": "models/smollm2-bare"},
+            "chat": {"output_dir": "models/smollm2-chat"},
+        },
     ),
 )
 
@@ -152,33 +170,39 @@ targets = ATTENTION if set(ATTENTION) <= layer_names else "all-linear"
 lora = LoraConfig(
     r=16, lora_alpha=32, lora_dropout=0.0, task_type="CAUSAL_LM", target_modules=targets
 )
+# An adapter takes larger steps than the weights it sits beside: its B starts at zero
+DEFAULT_RATE = {"lora": 1e-3, "full": 1e-4}
 trainer = SFTTrainer(
     model=model,
     args=sft_config(
         args.output_dir,
         max_steps=args.max_steps,
-        learning_rate=1e-3,
+        learning_rate=args.learning_rate or DEFAULT_RATE[args.method],
         seed=args.seed,
         batch_size=BATCH,
     ),
     train_dataset=Dataset.from_list(rows),
     processing_class=tokenizer,  # loss on the completion only; chat rows rendered with its template
-    peft_config=lora,
+    peft_config=lora if args.method == "lora" else None,  # None: every weight trains
 )
 stats = train(trainer)  # trainer.train(), timed
-save(trainer, args.output_dir)  # the adapter only: a few MB of safetensors
+save(trainer, args.output_dir)  # LoRA: the adapter only, a few MB of safetensors
 print({k: v for k, v in stats.items() if k != "losses"})
 # --8<-- [end:train]
 
 # --8<-- [start:evaluate]
-tuned = AutoPeftModelForCausalLM.from_pretrained(
-    args.output_dir
-).merge_and_unload()  # base + adapter, folded in
+if args.method == "lora":
+    tuned = AutoPeftModelForCausalLM.from_pretrained(
+        args.output_dir
+    ).merge_and_unload()  # base + adapter, folded in
+else:
+    tuned = AutoModelForCausalLM.from_pretrained(args.output_dir)
 after, replies_after = measure(tuned)
 print("after:", after)
 # --8<-- [end:evaluate]
 
-NAME = f"lora_{args.inputs}"
+NAME = f"{args.method}_{args.inputs}"
+METHOD_WORDS = {"lora": "LoRA", "full": "full fine-tuning"}[args.method]
 results = args.results_dir
 results.mkdir(parents=True, exist_ok=True)
 (results / f"{NAME}.json").write_text(
@@ -189,7 +213,10 @@ results.mkdir(parents=True, exist_ok=True)
         [MODEL_NAME, *LABELS.values()],
         [
             [when, *(f"{100 * m[k]:.0f}" for k in LABELS)]
-            for when, m in [("before", before), (f"after LoRA ({args.inputs} rows)", after)]
+            for when, m in [
+                ("before", before),
+                (f"after {METHOD_WORDS} ({args.inputs} rows)", after),
+            ]
         ],
     )
 )
@@ -200,13 +227,18 @@ write_stats(
     task=TASK.name,
     inputs=args.inputs,
     model=MODEL_NAME,
-    lora_rank=lora.r,
-    lora_targets=targets,
+    **({"lora_rank": lora.r, "lora_targets": targets} if args.method == "lora" else {}),
     base_parameters=tuned.num_parameters(),
 )
 (results / f"{NAME}_cost.md").write_text(
     markdown_table(
-        ["LoRA run", "trainable parameters", "all parameters", "steps × batch", "training seconds"],
+        [
+            f"{METHOD_WORDS} run",
+            "trainable parameters",
+            "all parameters",
+            "steps × batch",
+            "training seconds",
+        ],
         [
             [
                 f"{args.inputs} rows",
@@ -227,5 +259,5 @@ write_stats(
 plot_loss(
     stats["losses"],
     results / f"{NAME}_loss.png",
-    title=f"LoRA on {MODEL_NAME}, {TASK.name} ({args.inputs} rows)",
+    title=f"{METHOD_WORDS} on {MODEL_NAME}, {TASK.name} ({args.inputs} rows)",
 )

@@ -97,6 +97,15 @@ LORA = {
     "other_tasks_drop_points": 0.05,  # after either run: other tasks done this much less often
 }
 
+# docs/techniques/lora-finetuning.md#real-full-vs-lora, tests/techniques/test_lora_finetuning.py
+# (benchmarks/real_lora_vs_full.py: SmolLM2, four rates per method, three seeds)
+REAL_LORA_VS_FULL = {
+    "learned_at_least": 0.95,  # the task at both kept rates, every seed; full from its second rate
+    "full_within_untuned_points": 0.05,  # other tasks kept: untuned minus full at its kept rate
+    "lora_low_rates_learn_at_most": 0.05,  # LoRA's two lowest rates: "learns nothing"
+    "top_rate_keeps_at_most": 0.05,  # other tasks kept at each grid's top rate: "almost nothing"
+}
+
 # docs/techniques/peft-finetuning.md (and the rank sweep of docs/techniques/lora-finetuning.md),
 # tests/techniques/test_peft_finetuning.py; sweep figures are means over three seeds
 PEFT_FINETUNING = {

@@ -741,13 +741,15 @@ def test_a_bound_is_the_most_a_flag_takes(tmp_path, flag, bound, over):
     assert stopped.value.code == 2
 
 
-def test_a_run_whose_weights_diverge_stops_and_saves_nothing(tmp_path):
+@pytest.mark.parametrize("rate", ["5", "10"])
+def test_a_run_whose_weights_diverge_stops_and_saves_nothing(tmp_path, rate):
     """A learning rate far too large sends the weights to NaN while the logged loss can read 0.0,
-    like success: the run says so in one line instead of saving and scoring a broken model."""
+    like success, or (at 5, with native bfloat16) leaves them finite while the loss climbs from 3
+    to thousands: either way the run says so in one line instead of saving and scoring a broken
+    model."""
     proc = run(
         "single_task_finetuning",
-        # the flag's upper bound: at 5 the weights go to NaN on AVX2 but stay finite with bf16
-        *("--learning-rate", "10", "--max-steps", "8", "--eval-words", "1"),
+        *("--learning-rate", rate, "--max-steps", "8", "--eval-words", "1"),
         *("--results-dir", str(tmp_path / "results"), "--output-dir", str(tmp_path / "model")),
     )
     assert_one_clear_line(proc, "single_task_finetuning", "training diverged", "--learning-rate")
@@ -853,3 +855,32 @@ def test_a_bad_row_names_its_file_and_line(tmp_path, shape, text, words):
     assert "\n" not in message and message.startswith(str(path))
     for word in words:
         assert word in message, message
+
+
+def test_divergence_is_read_from_the_loss_as_well_as_the_weights():
+    from types import SimpleNamespace
+
+    import torch
+
+    from atlas import InputError
+    from atlas.training import _refuse_diverged
+
+    def trainer(losses: list[float]):
+        model = torch.nn.Linear(2, 2)
+        model.config = SimpleNamespace(vocab_size=100)  # a uniform guess: ln 100, about 4.6
+        history = [{"loss": loss} for loss in losses]
+        return SimpleNamespace(
+            model=model,
+            args=SimpleNamespace(learning_rate=5.0),
+            state=SimpleNamespace(log_history=history),
+        )
+
+    _refuse_diverged(trainer([3.0, 1.0]))  # it learned
+    _refuse_diverged(trainer([0.69, 0.9]))  # rose, but below a uniform guess (a DPO loss, say)
+    _refuse_diverged(trainer([14.5, 14.7]))  # started above a guess (a chat model, a bare label)
+    _refuse_diverged(trainer([3.0, 9.0]))  # rose, but not to twice a uniform guess
+    _refuse_diverged(trainer([]))  # nothing logged: the weights alone decide
+    with pytest.raises(InputError, match="loss went from 3 to 2.09e"):
+        _refuse_diverged(trainer([3.0, 2090.0]))
+    with pytest.raises(InputError, match="loss went from 3 to nan"):
+        _refuse_diverged(trainer([3.0, float("nan")]))

@@ -21,6 +21,7 @@ COMPARING = [
     "chat_loss_turns",
     "cpt_rates",
     "cpt_old_text",
+    "real_lora_vs_full",
 ]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from atlas.toy import world
 
 from atlas import ROOT, InputError, MissingFile, evaluation
-from atlas.jobs import _continuations
+from atlas.stopping import continuations
 
 
 # The models side by side, in the order the page shows them: each one directory a snippet saves,
@@ -296,12 +296,12 @@ def greedy(
                         [[tokenizer.convert_ids_to_tokens(int(j)), float(p[j])] for j in best]
                     )
             ids = np.concatenate([ids, new], axis=1)
-            done = [d for _, d in _continuations(tokenizer, ids[:, n_prompt:])]
+            done = [d for _, d in continuations(tokenizer, ids[:, n_prompt:])]
             active = ~np.array(done)
             if not active.any():
                 break
         for row, i in enumerate(indices):
-            text, _ = _continuations(tokenizer, ids[row : row + 1, n_prompt:])[0]
+            text, _ = continuations(tokenizer, ids[row : row + 1, n_prompt:])[0]
             results[i] = {
                 "continuation": text,
                 "prediction": evaluation.extract_answer(text),

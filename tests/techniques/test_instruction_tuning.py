@@ -95,3 +95,41 @@ def test_replay_keeps_most_of_few_shot(models, base, run_snippet):
             mean(by_task, list(by_task), "few_shot")
             >= mean(base, list(base), "few_shot") - CLAIMS["few_shot_within_points"]
         )
+
+
+@pytest.mark.parametrize("loss", ["completion", "all"])
+def test_the_config_spelled_out_in_the_snippet_is_the_sites_one_way_to_train(loss):
+    """The snippet shows its `SFTConfig` whole, for a reader to copy; it must stay the config every
+    other fine-tuning run gets from atlas.training.sft_config (which the PEFT jobs reuse as "the
+    full fine-tuning page's" settings)."""
+    import ast
+    from argparse import Namespace
+    from pathlib import Path
+
+    from trl import SFTConfig
+
+    from atlas import ROOT
+    from atlas.training import sft_config
+
+    tree = ast.parse((ROOT / "snippets" / "instruction_tuning.py").read_text())
+    call = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and getattr(node.targets[0], "id", None) == "config"
+        and getattr(node.value.func, "id", None) == "SFTConfig"
+    )
+    args = Namespace(
+        output_dir=Path("/tmp/x"), max_steps=300, learning_rate=2e-3, seed=3, loss=loss
+    )
+    spelled = eval(
+        compile(ast.Expression(call), "snippet", "eval"), {"SFTConfig": SFTConfig, "args": args}
+    )
+    one_way = sft_config(
+        "/tmp/x",
+        max_steps=300,
+        learning_rate=2e-3,
+        seed=3,
+        completion_only_loss=loss == "completion",
+    )
+    assert spelled.to_dict() == one_way.to_dict()
