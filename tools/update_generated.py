@@ -35,6 +35,7 @@ unchanged; the stamp says so, and the pages show it.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -267,21 +268,22 @@ def evidence_for(
     # it called then (its hash with its calls, the one the stamp is compared by). Where recorded
     # callees explain the change, their own changes above are what needs a witness.
     all_functions, all_files = code_units.changed_units(idx, stamp["code"])
+    as_recorded = functools.cache(
+        lambda rel: code_units.units_as_recorded(root, rel, stamp["code"])  # once per file
+    )
     for (rel, qualname), now in all_functions.items():
         unit = f"{rel}::{qualname}"
         if unit in needed:
             continue
         if rel not in idx.files or qualname not in idx.files[rel].functions:
             return None  # moved as well: not placed here
-        as_recorded = code_units.units_as_recorded(root, rel, stamp["code"]).functions
-        if as_recorded.get(qualname) == stamp["code"][rel]["functions"][qualname]:
+        if as_recorded(rel).functions.get(qualname) == stamp["code"][rel]["functions"][qualname]:
             continue
         needed[unit + WITH_CALLS] = (before[unit + WITH_CALLS], now)
     for rel in all_files - files:
         if rel not in idx.files:
             return None
-        as_recorded = code_units.units_as_recorded(root, rel, stamp["code"]).statements
-        if as_recorded == stamp["code"][rel]["statements"]:
+        if as_recorded(rel).statements == stamp["code"][rel]["statements"]:
             continue
         key = f"{rel} (module level){WITH_CALLS}"
         needed[key] = (before[key], _statements_key(idx.files[rel].statements))

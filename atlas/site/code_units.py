@@ -102,46 +102,37 @@ def project_files(root: Path) -> list[str]:
     )
 
 
+def _stats(root: Path) -> tuple:
+    """Each project file with its modification time and size: the key the parses are cached on."""
+    return tuple(
+        (rel, (root / rel).stat().st_mtime_ns, (root / rel).stat().st_size)
+        for rel in project_files(root)
+    )
+
+
 def index(root: Path) -> Index:
     """Parse the project's code under `root` (cached on each file's size and modification time)."""
-    rels = project_files(root)
-    stats = tuple(
-        (rel, (root / rel).stat().st_mtime_ns, (root / rel).stat().st_size) for rel in rels
-    )
-    return _index(str(root), stats)
+    return _index(str(root), _stats(root))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(root: str, stats: tuple) -> tuple:
+    """The project's trees, read once for `_index` and `units_as_recorded`."""
+    rels = [rel for rel, _, _ in stats]
+    return _prepared({rel: ast.parse(Path(root, rel).read_text(), rel) for rel in rels})
 
 
 @functools.lru_cache(maxsize=8)
 def _index(root: str, stats: tuple) -> Index:
-    rels = [rel for rel, _, _ in stats]
-    trees = {rel: ast.parse(Path(root, rel).read_text(), rel) for rel in rels}
-    return _index_trees(trees)
+    return _index_prepared(*_parsed(root, stats))
 
 
-def _index_trees(trees: dict[str, ast.Module]) -> Index:
+def _prepared(trees: dict[str, ast.Module]) -> tuple:
+    """The trees, their import tables, the help-only names, and each top-level function's own
+    hash (what a call of it hashes as)."""
     modules = _module_names(list(trees))
-    help_only = _help_only_names(trees.values())
     tables = {rel: _ImportTable(tree, modules) for rel, tree in trees.items()}
     local: dict[tuple[str, str], str] = {}  # (file, function) -> hash without resolved calls
-    for rel, tree in trees.items():
-        plain = _Normalize(tables[rel], rel, {})
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                local[(rel, node.name)] = _sha(_dump(plain.visit(copy.deepcopy(node))))
-    return Index(
-        {rel: _units(tree, rel, tables[rel], help_only, local) for rel, tree in trees.items()}
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _parsed(root: str, stats: tuple):
-    """The project's trees, import tables, help-only names and each top-level function's own
-    hash (what a call of it hashes as)."""
-    rels = [rel for rel, _, _ in stats]
-    trees = {rel: ast.parse(Path(root, rel).read_text(), rel) for rel in rels}
-    modules = _module_names(rels)
-    tables = {rel: _ImportTable(tree, modules) for rel, tree in trees.items()}
-    local: dict[tuple[str, str], str] = {}
     for rel, tree in trees.items():
         plain = _Normalize(tables[rel], rel, {})
         for node in tree.body:
@@ -150,14 +141,22 @@ def _parsed(root: str, stats: tuple):
     return trees, tables, _help_only_names(trees.values()), local
 
 
+def _index_prepared(trees, tables, help_only, local) -> Index:
+    return Index(
+        {rel: _units(tree, rel, tables[rel], help_only, local) for rel, tree in trees.items()}
+    )
+
+
+def _index_trees(trees: dict[str, ast.Module]) -> Index:
+    return _index_prepared(*_prepared(trees))
+
+
 def units_as_recorded(root: Path, rel: str, recorded: dict[str, dict]) -> FileUnits:
     """The units of file `rel` hashed as if every function a stamp's record holds still had the
     own text it recorded: a unit whose recorded hash comes back changed only through callees the
     record holds (each of them shows its own change); one whose hash does not come back changed
     through a callee the record lacks."""
-    rels = project_files(root)
-    stats = tuple((r, (root / r).stat().st_mtime_ns, (root / r).stat().st_size) for r in rels)
-    trees, tables, help_only, local = _parsed(str(root), stats)
+    trees, tables, help_only, local = _parsed(str(root), _stats(root))
     local = dict(local)
     for recorded_rel, entry in recorded.items():
         for qualname, digest in entry.get("own", {}).get("functions", {}).items():
