@@ -160,3 +160,107 @@ def plot_over_rates(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_panels_over_rates(
+    panels: dict[str, dict[str, dict[float, list[float]]]],
+    path: str | Path,
+    start: dict[str, float] | None = None,
+    start_label: str = "start",
+) -> None:
+    """Side by side, one panel per measure (the panel's title): one line per name over learning
+    rates (a log axis, ticks at the rates run), each point the mean of its seeds' values
+    (fractions, drawn in %) with their min–max as a band, a name's colour the same in every panel;
+    `start` dots the model before training on the panels it names."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.8), dpi=120)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (title, curves) in zip(axes, panels.items()):
+        every_rate: set[float] = set()
+        for i, (name, points) in enumerate(curves.items()):
+            rates = sorted(points)
+            every_rate.update(rates)
+            color = colors[i % len(colors)]
+            ax.plot(
+                rates,
+                [100 * sum(points[r]) / len(points[r]) for r in rates],
+                marker="o",
+                label=name,
+                color=color,
+            )
+            ax.fill_between(
+                rates,
+                [100 * min(points[r]) for r in rates],
+                [100 * max(points[r]) for r in rates],
+                color=color,
+                alpha=0.15,
+                linewidth=0,
+            )
+        if start and title in start:
+            ax.axhline(100 * start[title], color="grey", linestyle=":", label=start_label)
+        ax.set_xscale("log")
+        ax.set_xticks(sorted(every_rate), [f"{r:g}" for r in sorted(every_rate)])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel("peak learning rate")
+        ax.set_ylabel("%, mean and range of the seeds")
+        ax.set_title(title, fontsize=9)
+        ax.set_ylim(-3, 103)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()  # the start's line, if any, is here
+    fig.legend(handles, labels, frameon=False, fontsize="small", loc="lower center", ncol=2)
+    fig.tight_layout(rect=(0, 0.06 * ((len(labels) + 1) // 2), 1, 1))
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_plane(
+    curves: dict[str, dict[float, tuple[list[float], list[float]]]],
+    path: str | Path,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    start: tuple[float, float] | None = None,
+    start_label: str = "start",
+) -> None:
+    """One measure against another (what a method learned against what it kept): one line per name
+    through its settings (the keys, learning rates say, each point labelled with its key), each
+    point the mean of its seeds on both axes (fractions, drawn in %) with their min–max as error
+    bars. `start`: the model before training, a grey star."""
+    fig, ax = plt.subplots(figsize=(8.4, 6), dpi=120)
+    for name, points in curves.items():
+        keys = sorted(points)
+        xs = [[100 * v for v in points[k][0]] for k in keys]
+        ys = [[100 * v for v in points[k][1]] for k in keys]
+        mx = [sum(x) / len(x) for x in xs]
+        my = [sum(y) / len(y) for y in ys]
+        bars = ax.errorbar(
+            mx,
+            my,
+            xerr=[[m - min(x) for m, x in zip(mx, xs)], [max(x) - m for m, x in zip(mx, xs)]],
+            yerr=[[m - min(y) for m, y in zip(my, ys)], [max(y) - m for m, y in zip(my, ys)]],
+            marker="o",
+            capsize=2,
+            label=name,
+        )
+        for key, x, y in zip(keys, mx, my):
+            ax.annotate(
+                f"{key:g}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=7,
+                color=bars.lines[0].get_color(),
+            )
+    if start is not None:
+        ax.plot(
+            [100 * start[0]], [100 * start[1]], "*", color="grey", markersize=12, label=start_label
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(
+        frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -14,11 +14,13 @@ DPO starts from an instruction-tuned model: `python snippets/instruction_tuning.
     python snippets/dpo.py --method sft            # the baseline: SFT on the chosen answers
     python snippets/dpo.py --method ipo            # IPO: a squared loss that keeps a margin
     python snippets/dpo.py --method rpo            # DPO plus SFT on the chosen answers
+    python snippets/dpo.py --answers-from models/other   # off-policy: another model's mistakes
 """
 # ci-args: --model models/toy-base --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model models/toy-base --method ipo --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model models/toy-base --method rpo --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model models/toy-base --method sft --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model models/toy-base --answers-from models/toy-base --max-steps 2 --eval-words 1 --requests 10 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --requests 5 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
@@ -59,6 +61,13 @@ parser.add_argument(
     default=200,
     help="new requests per task the model answers to make the pairs (a fifth as many held out)",
 )
+parser.add_argument(
+    "--answers-from",
+    type=cli.model,
+    default=None,
+    help="the model whose wrong answers are rejected (default: the model trained, on-policy "
+    "pairs); another model's makes off-policy pairs, as most public preference datasets are",
+)
 parser.add_argument("--seed", type=cli.seed, default=0, help="pairs, data order")
 parser.add_argument(
     "--eval-words", type=cli.at_least(1), default=20, help="held-out words per task"
@@ -96,27 +105,35 @@ reference = AutoModelForCausalLM.from_pretrained(MODEL)  # a frozen copy: where 
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 
 
-def preference_pairs(split: str, n_per_task: int) -> list[dict]:
-    """On-policy pairs, built as real preference data is: the model answers new requests (an
-    instruction and a newline, as it was tuned on), each answer is judged (here exactly: the toy
-    world knows the right one), and every wrong answer becomes a pair: the right answer chosen, the
-    model's own answer rejected. A right answer makes no pair: there is nothing to prefer."""
+def preference_pairs(answering, answering_tokenizer, split: str, n_per_task: int) -> list[dict]:
+    """Pairs built as real preference data is: a model answers new requests (an instruction and a
+    newline, as it was tuned on), each answer is judged (here exactly: the toy world knows the right
+    one), and every wrong answer becomes a pair: the right answer chosen, that answer rejected. A
+    right answer makes no pair: there is nothing to prefer. With the trained model answering, the
+    pairs are on-policy: the rejected answers are its own."""
     return [
         {"prompt": prompt, "chosen": request["output"], "rejected": answer, "task": request["task"]}
         for prompt, request, answer in stages.answered_requests(
-            model, tokenizer, n_per_task, split=split, seed=args.seed
+            answering, answering_tokenizer, n_per_task, split=split, seed=args.seed
         )
         if answer != request["output"]
     ]
 
 
-# By default 200 new requests per task (2,200), and a fifth as many from the held-out words.
-pairs = preference_pairs("train", args.requests)
-held_out_pairs = preference_pairs("eval", args.requests // 5)
+# By default 200 new requests per task (2,200), and a fifth as many from the held-out words. The
+# held-out pairs are always the trained model's own mistakes: what it should stop saying.
+answering = (model, tokenizer)
+if args.answers_from:  # off-policy: another model answers the same requests
+    answering = (
+        AutoModelForCausalLM.from_pretrained(args.answers_from),
+        AutoTokenizer.from_pretrained(args.answers_from),
+    )
+pairs = preference_pairs(*answering, "train", args.requests)
+held_out_pairs = preference_pairs(model, tokenizer, "eval", args.requests // 5)
 if not pairs or not held_out_pairs:  # every request answered right: nothing to prefer
     raise InputError(
-        f"{MODEL} answered all the requests right: no pairs to train on or to measure with; "
-        "pass more --requests"
+        f"{args.answers_from or MODEL if not pairs else MODEL} answered all the requests right: "
+        "no pairs to train on or to measure with; pass more --requests"
     )
 print(f"{len(pairs)} pairs (and {len(held_out_pairs)} held out), for example {pairs[0]}")
 # --8<-- [end:data]
@@ -174,6 +191,8 @@ figures = {
     # the requests asked by instruction before and after: how many it fixed, how many it broke
     **stages.answer_changes(before, after),
 }
+if args.answers_from:
+    figures["answers_from"] = args.answers_from
 print(json.dumps(figures, indent=1))
 # --8<-- [end:evaluate]
 

@@ -12,6 +12,8 @@ instruction at all, `--inputs tag` with a task tag only ("[reverse] kitab").
     python snippets/instruction_tuning.py --inputs none      # same data, no template
     python snippets/instruction_tuning.py --inputs tag       # same data, task tag
     python snippets/instruction_tuning.py --train-clusters 1 # train on one cluster only
+    python snippets/instruction_tuning.py --model models/continued-pretraining --domain-requests 700
+                                                            # requests about the cipher domain too
 """
 # ci-args: --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model
 # ci-args: --inputs none --max-steps 4 --eval-words 2 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
@@ -49,6 +51,13 @@ parser.add_argument(
 )
 parser.add_argument(
     "--replay", type=cli.fraction, default=0.25, help="share of pretraining-text rows, in [0, 1)"
+)
+parser.add_argument(
+    "--domain-requests",
+    type=cli.at_least(0),
+    default=0,
+    help="requests per task about the cipher, continued pretraining's new domain, added to the "
+    "instruction data (default: none, as the recipe)",
 )
 parser.add_argument(
     "--templates",
@@ -89,6 +98,8 @@ args = cli.parse(
         },
     ),
 )
+if args.domain_requests and args.inputs != "instructions":
+    parser.error(f"--domain-requests are requests, in words: --inputs {args.inputs} has none")
 if cli.given("--templates") and args.inputs != "instructions":
     parser.error(f"--templates are the instructions' wordings: --inputs {args.inputs} has none")
 if args.templates > len(world.SEEN_TEMPLATE_IDS):
@@ -115,6 +126,10 @@ train_clusters = (names[at + 1 :] + names[:at])[: args.train_clusters]
 train_tasks = [name for name, task in world.TASKS.items() if task.cluster in train_clusters]
 templates = world.SEEN_TEMPLATE_IDS[: args.templates]  # 24 wordings and layouts
 examples = data.instructions(train_tasks, n_per_task=700, seed=args.seed, template_ids=templates)
+if args.domain_requests:  # requests about a domain the base model never read (the cipher tasks)
+    examples += data.domain_instructions(
+        args.domain_requests, seed=args.seed, template_ids=templates
+    )
 
 
 def prompt(example: dict) -> str:

@@ -12,8 +12,10 @@ KTO starts from an instruction-tuned model: `python snippets/instruction_tuning.
 
     python snippets/kto.py                  # KTO, beta 0.1
     python snippets/kto.py --beta 0.5       # a firmer anchor to the reference
+    python snippets/kto.py --answers-from models/other   # another model's answers, labelled
 """
 # ci-args: --model models/toy-base --max-steps 4 --eval-words 2 --requests 20 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
+# ci-args: --model models/toy-base --answers-from models/toy-base --max-steps 2 --eval-words 1 --requests 10 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 # ci-args: --model {smollm2} --max-steps 1 --eval-words 1 --requests 5 --results-dir {tmp}/results --output-dir {tmp}/model  # noqa: E501
 
 import json
@@ -39,6 +41,13 @@ parser.add_argument(
     type=cli.at_least(5),
     default=200,
     help="new requests per task the model answers (a fifth as many held out)",
+)
+parser.add_argument(
+    "--answers-from",
+    type=cli.model,
+    default=None,
+    help="the model whose answers are labelled (default: the model trained, on-policy "
+    "feedback); another model's makes off-policy feedback",
 )
 parser.add_argument("--seed", type=cli.seed, default=0, help="requests, data order")
 parser.add_argument(
@@ -71,7 +80,13 @@ model = AutoModelForCausalLM.from_pretrained(MODEL)
 reference = AutoModelForCausalLM.from_pretrained(MODEL)  # a frozen copy: where KTO is anchored
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 # The model answers new requests (by default 200 per task: 2,200); each answer keeps its label only.
-rows = stages.feedback_rows(model, tokenizer, n_per_task=args.requests, seed=args.seed)
+answering = (model, tokenizer)
+if args.answers_from:  # off-policy: another model answers the same requests
+    answering = (
+        AutoModelForCausalLM.from_pretrained(args.answers_from),
+        AutoTokenizer.from_pretrained(args.answers_from),
+    )
+rows = stages.feedback_rows(*answering, n_per_task=args.requests, seed=args.seed)
 good = sum(r["label"] for r in rows)
 bad = len(rows) - good
 # DPO's held-out pairs (right answer chosen, the model's own rejected): the same measure as dpo.py.
@@ -118,6 +133,8 @@ figures = {
     # the requests asked by instruction before and after: how many it fixed, how many it broke
     **stages.answer_changes(before, after),
 }
+if args.answers_from:
+    figures["answers_from"] = args.answers_from
 print(json.dumps(figures, indent=1))
 # --8<-- [end:evaluate]
 

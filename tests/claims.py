@@ -238,6 +238,16 @@ CONTINUED_PRETRAINING = {
     "after_instruction_tuning_same_within_points": 0.05,  # toy web by instruction, as IT alone
 }
 
+# docs/techniques/continued-pretraining.md#domain-requests (benchmarks/domain_requests.py)
+DOMAIN_REQUESTS = {
+    "requests_alone_at_least": 0.05,  # cipher by instruction, instruction tuning with requests
+    "requests_alone_at_most": 0.25,  # ... "little": under this
+    "after_continued_at_least": 0.3,  # cipher by instruction, continued pretraining first
+    "continued_adds_points": 0.2,  # over the requests alone, ranges apart
+    "facts_kept_points": 0.1,  # cipher facts over the recipe without requests
+    "few_shot_lost_at_most": 0.05,  # cipher few-shot, every instruction-tuned row
+}
+
 # docs/techniques/dpo.md, tests/techniques/test_dpo.py
 DPO = {
     "ranked_right_at_least": 0.65,  # held-out pairs whose chosen answer gained, every beta
@@ -367,6 +377,16 @@ CPT_OLD_TEXT = {
     "top_rate_loses_fact_points": 0.05,
     "schedule_share_of_loss_at_most": 0.5,  # "most of the loss is the new text's", page's rate
     "domain_learned_at_most": 0.1,  # cipher few-shot on nearly old text, every rate: "little"
+}
+
+# docs/techniques/dpo.md#preference-data, tests/techniques/test_dpo.py
+# (benchmarks/preference_sources.py)
+PREFERENCE_SOURCES = {
+    "top_rates": 2,  # the claims on learning and cost hold at the grid's top this many rates
+    "own_curve_edge_points": 0.03,  # no row keeps more than own-mistake DPO at equal learning
+    "no_row_gains_points": 0.02,  # above the start on the seen tasks, any row at any rate
+    "top_rate_under_own_curve_points": 0.08,  # every other row at the top rate, under that curve
+    "lowest_rate_within_points": 0.03,  # every row at the lowest rate, from the start's mean
 }
 
 # docs/techniques/dpo.md#from-base, tests/techniques/test_dpo.py (benchmarks/dpo_start.py)

@@ -27,8 +27,8 @@ from conftest import ROOT
 
 FAQ = ROOT / "docs" / "faq.md"
 # Enough to answer what practitioners ask most; few enough to read as one page (issue 35 added
-# the end-of-turn token, unpaired preferences and LoRA's alpha).
-MIN_QUESTIONS, MAX_QUESTIONS = 25, 45
+# the end-of-turn token, unpaired preferences, LoRA's alpha and off-policy preference pairs).
+MIN_QUESTIONS, MAX_QUESTIONS = 25, 46
 MAX_SENTENCES = 5
 
 HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*$")

@@ -303,6 +303,20 @@ def test_help_texts_and_error_messages_in_cli_stale_nothing(copy):
     assert not _stale(copy)
 
 
+@pytest.mark.parametrize(
+    ("name", "header"), [("preference_sources", '"row"'), ("domain_requests", '"model"')]
+)
+def test_editing_a_benchmark_s_tables_reruns_its_tables_step_only(copy, name, header):
+    """how-this-site-works#provenance: a benchmark split into its runs and its tables script; an
+    edit of how a table is drawn (a column header here) stales the seconds-long tables producer,
+    not the runs."""
+    tables = copy / "benchmarks" / f"{name}_tables.py"
+    text = tables.read_text()
+    assert header in text
+    tables.write_text(text.replace(header, header[:-1] + ' (three seeds)"', 1))
+    assert _stale(copy) == {f"{name}.tables"}
+
+
 def _move_bare_prompt(copy) -> Path:
     """Move world.bare_prompt, unchanged, into atlas/toy/data.py, its callers told; the new file."""
     world, data = copy / "atlas" / "toy" / "world.py", copy / "atlas" / "toy" / "data.py"
@@ -672,6 +686,35 @@ def test_a_wider_cpu_held_to_avx2_is_a_machine_of_the_avx2_kind():
         assert made_on["cpu_isa"] in provenance.WIDER_THAN_AVX2
         assert made_on["held_by"] == provenance.AS_AVX2
         assert "held to AVX2 kernels" in words
+
+
+def _wider_than_avx2() -> bool:
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability() not in ("AVX2", "DEFAULT", "NO AVX")
+
+
+@pytest.mark.skipif(not _wider_than_avx2(), reason="needs a CPU wider than AVX2 (AVX-512)")
+def test_a_wider_cpu_trains_other_bytes_unless_held_to_avx2(tmp_path):
+    """how-this-site-works#provenance: on an AVX-512 CPU a fine-tuning run's weights come out as
+    other bytes than the same run held to AVX2 (why --as-avx2 exists); held twice, they are one."""
+    args = ["--inputs", "instruction", "--max-steps", "4", "--eval-words", "1"]
+
+    def weights(name: str, env: dict) -> bytes:
+        out = tmp_path / name
+        subprocess.run(
+            [sys.executable, "snippets/single_task_finetuning.py", *args]
+            + ["--results-dir", str(out / "results"), "--output-dir", str(out / "model")],
+            cwd=ROOT,
+            env={**os.environ, "OMP_NUM_THREADS": "1", **env},
+            capture_output=True,
+            check=True,
+        )
+        return (out / "model" / "model.safetensors").read_bytes()
+
+    held = weights("held", provenance.AS_AVX2)
+    assert held == weights("held_again", provenance.AS_AVX2)
+    assert weights("native", {}) != held
 
 
 def test_a_rerun_on_another_cpu_kind_is_refused_with_the_way_out():

@@ -22,6 +22,7 @@ COMPARING = [
     "cpt_rates",
     "cpt_old_text",
     "real_lora_vs_full",
+    "preference_sources",
 ]
 
 

@@ -585,9 +585,10 @@ def own_changes(
         if now is None:
             own_functions[(rel, qualname)] = None
             continue
-        where = idx.hashes.get(now, (rel, qualname))
-        if rel in idx.files and qualname in idx.files[rel].functions:
-            where = (rel, qualname)
+        where = (rel, qualname)
+        if rel not in idx.files or qualname not in idx.files[rel].functions:
+            # moved: the one function with its hash and name (raises Unplaceable where several)
+            where = moved_function(idx, rel, qualname, now) or where
         own_now = idx.files[where[0]].own_functions[where[1]]
         if own != own_now:
             own_functions[where] = own_now

@@ -348,6 +348,37 @@ PRODUCERS: tuple[Producer, ...] = (
         runs=("snippets/instruction_tuning.py", "snippets/dpo.py"),
         minutes=45,
     ),
+    # Computing and rendering apart: the runs (long) write runs.json; the tables script (seconds)
+    # reads it, and the runs' script never names it, so a change to a table or a plot reruns the
+    # tables step only.
+    Producer(
+        "preference_sources",
+        "preference_sources",
+        ("benchmarks/preference_sources.py",),
+        runs=("snippets/instruction_tuning.py", "snippets/dpo.py", "snippets/kto.py"),
+        minutes=25,
+    ),
+    Producer(
+        "preference_sources.tables",
+        "preference_sources",
+        ("benchmarks/preference_sources_tables.py",),
+        reads=("preference_sources/runs.json", "dpo_grid/runs.json"),
+        minutes=0.1,
+    ),
+    Producer(
+        "domain_requests",
+        "domain_requests",
+        ("benchmarks/domain_requests.py",),
+        runs=("snippets/continued_pretraining.py", "snippets/instruction_tuning.py"),
+        minutes=15,
+    ),
+    Producer(
+        "domain_requests.tables",
+        "domain_requests",
+        ("benchmarks/domain_requests_tables.py",),
+        reads=("domain_requests/runs.json", "stages/stages.json"),
+        minutes=0.1,
+    ),
     Producer(
         "benchmark",
         "benchmark",

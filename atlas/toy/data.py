@@ -172,6 +172,27 @@ def instructions(
     ]
 
 
+def domain_instructions(
+    n_per_task: int, split: str = "train", seed: int = 0, template_ids=world.SEEN_TEMPLATE_IDS
+) -> list[dict]:
+    """Requests about the cipher domain (world.DOMAIN_TASKS, which continued pretraining adds and
+    instruction tuning leaves out), as `instructions` rows: the instruction data of a recipe that
+    keeps the domain in its later stage."""
+    rng = random.Random(f"domain-instructions-{seed}")
+    return [
+        {
+            "instruction": world.instruction(t, w, tid),
+            "input": w,
+            "output": t.fn(w),
+            "task": t.name,
+            "template_id": tid,
+        }
+        for t in world.DOMAIN_TASKS.values()
+        for w in world.words(split, n_per_task, seed=seed + zlib.crc32(t.name.encode()) % 1000)
+        for tid in [rng.choice(template_ids)]
+    ]
+
+
 def chat(
     tasks: list[str],
     n_per_task: int,

@@ -104,6 +104,50 @@ def test_instruction_tuning_after_continued_pretraining_erases_the_domain(stages
     )
 
 
+# --- the domain kept by requests about it (benchmarks/domain_requests.py) ------------------------
+
+
+@pytest.fixture(scope="module")
+def domain_requests() -> dict:
+    return json.loads((GENERATED_DIR / "domain_requests" / "summary.json").read_text())["rows"]
+
+
+def test_requests_about_the_domain_keep_it_answerable_after_continued_pretraining():
+    from atlas.site import protocol
+    from claims import DOMAIN_REQUESTS as C
+
+    summary = json.loads((GENERATED_DIR / "domain_requests" / "summary.json").read_text())
+    assert summary["same_start"]  # its continued-pretraining models are the stages benchmark's
+    rows = summary["rows"]
+    alone = rows["instruction tuning with cipher requests"]["domain_instruction"]
+    after = rows["continued pretraining, then instruction tuning with cipher requests"]
+    assert C["requests_alone_at_least"] <= alone["mean"] <= C["requests_alone_at_most"]
+    assert after["domain_instruction"]["mean"] >= C["after_continued_at_least"]
+    assert after["domain_instruction"]["mean"] >= alone["mean"] + C["continued_adds_points"]
+    assert protocol.differs(after["domain_instruction"]["values"], alone["values"])
+    without = rows["continued pretraining, then instruction tuning"]
+    assert after["domain_fact"]["mean"] >= without["domain_fact"]["mean"] + C["facts_kept_points"]
+
+
+def test_what_the_requests_do_not_ask_is_still_lost(domain_requests):
+    from atlas.site import protocol
+    from claims import DOMAIN_REQUESTS as C
+
+    for label, row in domain_requests.items():
+        if "instruction tuning" in label:
+            assert row["domain_few_shot"]["mean"] <= C["few_shot_lost_at_most"], label
+    with_requests = "continued pretraining, then instruction tuning with cipher requests"
+    without = "continued pretraining, then instruction tuning"
+    assert not protocol.differs(  # the toy web by instruction: no measured cost after continued
+        domain_requests[with_requests]["general_instruction"]["values"],
+        domain_requests[without]["general_instruction"]["values"],
+    )
+    assert protocol.differs(  # from the base model, a measured cost
+        domain_requests["instruction tuning with cipher requests"]["general_instruction"]["values"],
+        domain_requests["instruction tuning only"]["general_instruction"]["values"],
+    )
+
+
 # --- the learning rate: a re-warm control (benchmarks/cpt_rates.py) -----------------------------
 
 

@@ -255,3 +255,90 @@ def test_dpo_from_the_base_model_learns_the_preference_and_not_the_task(from_bas
         "dpo", "--max-steps"
     )
     assert steps >= DPO_START["instruction_tuning_steps_over_dpo_at_least"]
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict:
+    return json.loads((GENERATED_DIR / "preference_sources" / "summary.json").read_text())
+
+
+OWN = "DPO, its own mistakes rejected (the DPO grid)"
+OFF_POLICY = ("DPO, another model's mistakes rejected", "DPO, the base model's answers rejected")
+KTO_ROW = "KTO, its own answers labelled"
+
+
+def test_preference_sources_run_every_row_on_the_grid_from_the_same_start(sources):
+    from conftest import assert_whole_grid
+
+    runs = json.loads((GENERATED_DIR / "preference_sources" / "runs.json").read_text())
+    assert_whole_grid(sources["rates"], runs)
+    assert (
+        sources["rates"]
+        == json.loads((GENERATED_DIR / "dpo_grid" / "summary.json").read_text())["rates"]
+    )
+    assert set(sources["rows"]) == {OWN, *OFF_POLICY, KTO_ROW}
+    assert sources["same_start"]  # every run starts from the models the DPO grid's row did
+
+
+def _cells(sources, row, key):
+    return [sources["rows"][row][r][key] for r in map(str, sources["rates"])]
+
+
+def test_the_model_s_own_mistakes_teach_it_most_and_off_policy_pairs_cost_less(sources):
+    from claims import PREFERENCE_SOURCES as C
+
+    top = slice(-C["top_rates"], None)
+    for row in (*OFF_POLICY, KTO_ROW):
+        for own, other in zip(
+            _cells(sources, OWN, "prefers_chosen")[top], _cells(sources, row, "prefers_chosen")[top]
+        ):
+            assert own["min"] > other["max"], row  # learned more: the ranges apart
+    for row in OFF_POLICY:
+        for own, other in zip(
+            _cells(sources, OWN, "seen_instruction")[top],
+            _cells(sources, row, "seen_instruction")[top],
+        ):
+            assert other["min"] > own["max"], row  # cost less at the same rate: ranges apart
+    for own, kto in zip(
+        _cells(sources, OWN, "seen_instruction")[top],
+        _cells(sources, KTO_ROW, "seen_instruction")[top],
+    ):  # KTO's cost: no measured difference from DPO's
+        assert not protocol.differs(own["values"], kto["values"])
+
+
+def test_at_equal_learning_no_row_keeps_more_than_dpo_on_its_own_mistakes(sources):
+    """The plane: own-mistake DPO's curve (kept against learned, through its rates) is the outer
+    edge; every other point within its span of learning sits on or under it."""
+    from claims import PREFERENCE_SOURCES as C
+
+    own = sorted(
+        (c["prefers_chosen"]["mean"], c["seen_instruction"]["mean"])
+        for c in sources["rows"][OWN].values()
+    )
+    top = str(sources["rates"][-1])
+    checked = 0
+    for row in (*OFF_POLICY, KTO_ROW):
+        for rate, cell in sources["rows"][row].items():
+            x, y = cell["prefers_chosen"]["mean"], cell["seen_instruction"]["mean"]
+            for (x0, y0), (x1, y1) in zip(own, own[1:]):
+                if x0 <= x <= x1:
+                    edge = y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+                    assert y <= edge + C["own_curve_edge_points"], (row, x, y, edge)
+                    if rate == top:  # "costs more than the own pairs would"
+                        assert y <= edge - C["top_rate_under_own_curve_points"], (row, y, edge)
+                    checked += 1
+    assert checked >= C["top_rates"] * (len(OFF_POLICY) + 1)  # at least every top-rate point
+
+
+def test_no_preference_source_raises_exact_match(sources):
+    from claims import PREFERENCE_SOURCES as C
+
+    start = sources["start"]["seen_instruction"]["mean"]
+    lowest = str(sources["rates"][0])
+    for row, cells in sources["rows"].items():  # "at the lowest, both stay at the start"
+        assert (
+            abs(cells[lowest]["seen_instruction"]["mean"] - start) <= C["lowest_rate_within_points"]
+        ), row
+    for row, cells in sources["rows"].items():
+        for rate, cell in cells.items():
+            assert cell["seen_instruction"]["mean"] <= start + C["no_row_gains_points"], (row, rate)
