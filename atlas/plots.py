@@ -218,13 +218,11 @@ def plot_plane(
     xlabel: str,
     ylabel: str,
     title: str,
-    start: tuple[float, float] | None = None,
-    start_label: str = "start",
 ) -> None:
     """One measure against another (what a method learned against what it kept): one line per name
     through its settings (the keys, learning rates say, each point labelled with its key), each
     point the mean of its seeds on both axes (fractions, drawn in %) with their min–max as error
-    bars. `start`: the model before training, a grey star."""
+    bars."""
     fig, ax = plt.subplots(figsize=(8.4, 6), dpi=120)
     for name, points in curves.items():
         keys = sorted(points)
@@ -250,10 +248,6 @@ def plot_plane(
                 fontsize=7,
                 color=bars.lines[0].get_color(),
             )
-    if start is not None:
-        ax.plot(
-            [100 * start[0]], [100 * start[1]], "*", color="grey", markersize=12, label=start_label
-        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)

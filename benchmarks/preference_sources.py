@@ -6,10 +6,11 @@ product collects is not paired at all: one answer, a thumbs up or down, which KT
 each at the DPO grid's four learning rates (atlas.site.protocol.rate_grid around the DPO page's
 2e-4), three seeds, every run from its seed's instruction-tuned model (as benchmarks/dpo_grid.py):
 
-- DPO whose rejected answers are another instruction-tuned model's mistakes (the next seed's: as
-  strong, its own errors), the chosen answer the right one, as before;
-- DPO whose rejected answers are the base model's (a model never tuned to answer: every answer
-  wrong, none like the trained model's own);
+- DPO whose rejected answers are another instruction-tuned model's mistakes on the same requests
+  (the next seed's: the same recipe, about as strong, its own errors), the chosen answer the right
+  one, as before;
+- DPO whose rejected answers are the base model's (a model never tuned to answer, so nearly every
+  request becomes a pair);
 - KTO on the trained model's own answers, each labelled good or bad (snippets/kto.py).
 
 DPO on its own mistakes at the same rates and seeds is dpo_grid's "DPO, beta 0.1" row (the same

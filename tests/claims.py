@@ -387,6 +387,7 @@ PREFERENCE_SOURCES = {
     "no_row_gains_points": 0.02,  # above the start on the seen tasks, any row at any rate
     "top_rate_under_own_curve_points": 0.08,  # every other row at the top rate, under that curve
     "lowest_rate_within_points": 0.03,  # every row at the lowest rate, from the start's mean
+    "starts_within_points": 0.03,  # the seeds' start models apart: "about as strong" a twin
 }
 
 # docs/techniques/dpo.md#from-base, tests/techniques/test_dpo.py (benchmarks/dpo_start.py)

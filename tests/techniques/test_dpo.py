@@ -278,6 +278,10 @@ def test_preference_sources_run_every_row_on_the_grid_from_the_same_start(source
     )
     assert set(sources["rows"]) == {OWN, *OFF_POLICY, KTO_ROW}
     assert sources["same_start"]  # every run starts from the models the DPO grid's row did
+    from claims import PREFERENCE_SOURCES as C
+
+    start = sources["start"]["seen_instruction"]  # the other-model row's answerer is another seed's
+    assert start["max"] - start["min"] <= C["starts_within_points"]  # start: "about as strong"
 
 
 def _cells(sources, row, key):
