@@ -368,6 +368,16 @@ ARGUMENT_ROWS = {
         ["--model", "models/toy-base", "--sft-weight", "3"],
         ["--sft-weight", "RPO"],
     ),
+    "domain requests for tagged inputs": (
+        "instruction_tuning",
+        ["--inputs", "tag", "--domain-requests", "5"],
+        ["--domain-requests", "--inputs tag"],
+    ),
+    "another model's answers from a folder that is not one": (
+        "dpo",
+        ["--model", "models/toy-base", "--answers-from", "{file}"],
+        ["--answers-from"],
+    ),
     "templates for bare inputs": (
         "instruction_tuning",
         ["--inputs", "none", "--templates", "3"],
