@@ -124,15 +124,23 @@ def lend_packages(site: Path) -> None:
 
 RUNNER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, sys, tempfile, time
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     notebook, workdir = sys.argv[1], sys.argv[2]
     nb = nbformat.read(notebook, as_version=4)
     start = time.time()
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": workdir}}).execute()
+    # Two notebooks run at once. Over TCP each kernel picks free ports and binds them later, so
+    # both can pick the same one ("Address already in use": a CI run failed so); Unix sockets in
+    # a folder of the kernel's own cannot collide.
+    with tempfile.TemporaryDirectory() as sockets:
+        kernel = KernelManager(
+            kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel")
+        )
+        NotebookClient(nb, km=kernel, timeout=600,
+                       resources={"metadata": {"path": workdir}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     print(json.dumps({"seconds": time.time() - start, "outputs": len(outputs)}))
     """
