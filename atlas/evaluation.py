@@ -497,3 +497,38 @@ def evaluate_examples(
         for e, text in zip(group, texts):
             e.prediction = extract_answer(text)
     return EvalResult(examples, time.perf_counter() - start)
+
+
+def trivial_baselines(
+    conditions=("bare", "instruction", "instruction_held_out", "few_shot"),
+    n_words: int = 40,
+    seed: int = 0,
+) -> dict[str, EvalResult]:
+    """What answering without a model scores on the harness's grid (the same examples, scored the
+    same way), the rows every accuracy table carries beside its models:
+
+    * "constant answer": every prompt of a task gets that task's most frequent answer on these
+      words, the best any constant answer can score (on the count cluster a handful of digits,
+      one of them common, so far from zero);
+    * "copy the input": the answer is the input word itself (right only where a task leaves a
+      word unchanged, a palindrome reversed).
+
+        baselines = trivial_baselines()
+        baselines["constant answer"].by_task()     # as a model's EvalResult.by_task()
+    """
+    from collections import Counter
+
+    chat = [c for c in conditions if CONDITIONS[c].presentation in CHAT_PRESENTATIONS]
+    if chat:  # the answers do not depend on the presentation; the chat prompts need a tokenizer
+        raise UnknownName(f"trivial baselines are scored without a chat template: drop {chat}")
+    out = {}
+    for name in ("constant answer", "copy the input"):
+        examples = build_examples(None, conditions, None, n_words, seed)
+        most_frequent = {
+            t: Counter(e.answer for e in examples if e.task == t).most_common(1)[0][0]
+            for t in dict.fromkeys(e.task for e in examples)
+        }
+        for e in examples:
+            e.prediction = most_frequent[e.task] if name == "constant answer" else e.word
+        out[name] = EvalResult(examples)
+    return out

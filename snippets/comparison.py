@@ -37,6 +37,7 @@ if empty or not generated.is_dir():
 
 # The heavy imports come after the arguments, so --help and a typo answer at once.
 from atlas import MissingFile
+from atlas.evaluation import trivial_baselines
 from atlas.plots import plot_comparison
 
 
@@ -118,6 +119,10 @@ rows = {
     "continued pretraining (domain text)": {**trained("continued_pretraining", "continued")},
     "DPO after instruction tuning (beta 0.1)": {**trained("dpo", "dpo_beta0.1")},
 }
+# Two answers that need no model, scored by the same harness on the same words: each task's most
+# frequent answer (on the count cluster, a handful of digits, it scores half) and the input copied.
+for name, result in trivial_baselines().items():
+    rows[f"no model: {name}"] = {**NOT_TRAINED, **columns(result.by_task(), TARGET)}
 # --8<-- [end:rows]
 
 
@@ -193,7 +198,7 @@ plotted = {
     for k in ("target_instruction", "other_seen_instruction", "held_out_cluster", "few_shot")
 }
 plot_comparison(
-    {n: {k: r[k] for k in plotted} for n, r in rows.items()},
+    {n: {k: r[k] for k in plotted} for n, r in rows.items() if not n.startswith("no model")},
     plotted,
     results / "comparison.png",
     title=f"What each technique leaves the model able to do (target task: {TARGET})",

@@ -219,6 +219,12 @@ COMPARISON = {
     "dpo_below_instruction_tuning_points": 0.10,
     # docs/index.md: "adapted N ways, each in under this many minutes" (training, on the CPU named)
     "training_minutes_at_most": 2,
+    # #swept: "the rows that keep more, the soft prompts, spell at most" this far below full
+    "swept_keepers_below_points": 0.50,
+    # "full fine-tuning at a lower rate, learning as much as that LoRA, keeps within N points"
+    "swept_equal_learning_within_points": 0.03,
+    # "No row beats a constant answer on the held-out cluster": the best row this far below it
+    "swept_cluster_below_constant_points": 0.25,
 }
 
 # docs/techniques/continued-pretraining.md, tests/techniques/test_continued_pretraining.py
@@ -314,6 +320,12 @@ UNSEEN_TASKS = {
     "replay_more_at_most_points": 0.05,  # more replay: the held-out clusters move at most this more
     "replay_costs_templates_points": 0.05,  # ... and held-out templates fall at least this below
     # both other recipes
+    # #well-formed (the shipped recipe, three seeds, the count cluster asked by instruction)
+    "form_numbers_at_most": 0.30,  # "gives a number alone in N % of its answers"
+    "form_other_task_over_numbers_points": 0.10,  # "mostly does something else": another task's
+    # answer at least this more often than a number alone
+    "form_right_first_below_constant_points": 0.20,  # "still far below the constant answer"
+    "form_few_shot_over_asked_points": 0.50,  # "the same models count when shown examples"
 }
 
 # docs/how-this-site-works.md#speed (benchmarks/pretraining_float32.py)

@@ -79,3 +79,144 @@ def test_every_adaptation_trains_within_the_front_page_s_minutes(rows):
     assert len(seconds) >= 10
     slow = {n: s for n, s in seconds.items() if s >= CLAIMS["training_minutes_at_most"] * 60}
     assert not slow, slow
+
+
+# --- #swept: every method at the rate its own search chose ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def swept() -> dict:
+    return json.loads((GENERATED_DIR / "swept_table" / "summary.json").read_text())
+
+
+def test_swept_rows_are_the_sweeps_runs_at_the_rule_s_rate(swept):
+    """Full fine-tuning's rate is the rule's choice over its grid's seed means (the best target,
+    then the most few-shot within one evaluation word of it); every other row is the PEFT sweep's
+    seeds at its family's kept rate, figure for figure."""
+    from atlas.jobs import summary
+    from benchmarks.peft_sweep import TIE, methods
+
+    full_runs = json.loads((GENERATED_DIR / "learning_forgetting" / "runs.json").read_text())
+    sweep = json.loads((GENERATED_DIR / "peft_sweep" / "sweep.json").read_text())
+    for job, rows in swept["jobs"].items():
+        means = {}
+        for rate, seeds in full_runs[job].items():
+            figures = [summary(r["by_task"], job) for r in seeds.values()]
+            means[float(rate)] = {
+                k: sum(f[k] for f in figures) / len(figures) for k in ("target", "few_shot")
+            }
+        chosen = means[rows["full fine-tuning"]["rate"]]
+        assert len(means) >= 4
+        assert all(m["target"] <= chosen["target"] + TIE for m in means.values())
+        near = [
+            m
+            for m in means.values()
+            if m["target"] >= max(x["target"] for x in means.values()) - TIE
+        ]
+        assert chosen["few_shot"] == max(m["few_shot"] for m in near)
+        families = {label: family for label, (*_, family) in methods(job).items()}
+        for label, row in rows.items():
+            if row.get("baseline") or label == "full fine-tuning":
+                continue
+            assert row["rate"] == sweep["search"][job][families[label]]["best"], label
+            runs = sweep["runs"][job][label].values()
+            for key, figure in row["figures"].items():
+                assert figure["values"] == [summary(r["by_task"], job)[key] for r in runs]
+
+
+def test_swept_baselines_are_the_harness_s_trivial_answers(swept):
+    """The constant answer scores on the held-out cluster what the unseen-tasks page says (one
+    computation), and copying the input never spells."""
+    from atlas.toy import world
+
+    from conftest import load_script
+
+    macros = load_script("tools/macros.py")
+
+    for rows in swept["jobs"].values():
+        constant = rows["constant answer"]["figures"]
+        assert constant["held_out_cluster"] == macros.constant_baseline(world.HELD_OUT_CLUSTER)
+    assert swept["jobs"]["spell"]["copy the input"]["figures"]["target"] == 0
+
+
+def test_swept_reading_single_task(swept):
+    """'Full fine-tuning at its chosen rate learns the most and keeps the most of what the others
+    learn'; 'the rows that keep more, the soft prompts, spell at most ...'."""
+    from atlas.site.protocol import differs
+    from benchmarks.swept_table import LEARNS_AT_LEAST
+
+    rows = {k: r for k, r in swept["jobs"]["spell"].items() if not r.get("baseline")}
+    full = rows.pop("full fine-tuning")["figures"]
+    reading = swept["reading"]["spell"]
+    assert full["target"]["mean"] >= max(r["figures"]["target"]["mean"] for r in rows.values())
+    learns = LEARNS_AT_LEAST
+    learners = [r for r in rows.values() if r["figures"]["target"]["mean"] >= learns]
+    assert len(learners) >= 5 and len(learners) == len(reading["learners"])
+    for r in learners:
+        assert differs(full["few_shot"]["values"], r["figures"]["few_shot"]["values"])
+        assert r["figures"]["few_shot"]["max"] < full["few_shot"]["min"]
+    keepers = [
+        r for r in rows.values() if r["figures"]["few_shot"]["mean"] > full["few_shot"]["mean"]
+    ]
+    assert keepers and all(k.startswith("prompt tuning") for k in reading["keepers"])
+    assert max(r["figures"]["target"]["mean"] for r in keepers) <= (
+        full["target"]["mean"] - CLAIMS["swept_keepers_below_points"]
+    )
+
+
+def test_swept_reading_instruction_tuning(swept):
+    """'The ranks line up behind full fine-tuning': the best LoRA level on the seen tasks (ranges
+    overlap) with more few-shot (ranges apart), every smaller rank below; and at equal learning
+    full fine-tuning keeps within a few points of that LoRA's few-shot."""
+    from atlas.site.protocol import differs
+
+    rows = swept["jobs"]["flan"]
+    reading = swept["reading"]["flan"]
+    full = rows["full fine-tuning"]["figures"]
+    models = [r for r in rows.values() if not r.get("baseline")]
+    assert full["target"]["mean"] == max(r["figures"]["target"]["mean"] for r in models)
+    best = rows[reading["best_lora"]]["figures"]
+    assert not differs(full["target"]["values"], best["target"]["values"])
+    assert best["few_shot"]["min"] > full["few_shot"]["max"]
+    loras = {k: r for k, r in rows.items() if k.startswith("LoRA") and k != reading["best_lora"]}
+    assert len(loras) >= 5
+    for label, r in loras.items():
+        assert r["figures"]["target"]["max"] < full["target"]["min"], label
+    assert abs(reading["at_equal_learning"]) <= CLAIMS["swept_equal_learning_within_points"]
+
+
+def test_swept_no_row_beats_a_constant_answer_on_the_held_out_cluster(swept):
+    constant = swept["reading"]["held_out_cluster"]["constant_answer"]
+    for rows in swept["jobs"].values():
+        for label, r in rows.items():
+            if not r.get("baseline"):
+                figure = r["figures"]["held_out_cluster"]["mean"]
+                assert figure <= constant - CLAIMS["swept_cluster_below_constant_points"], label
+
+
+def test_swept_edges_are_every_searched_rate_at_its_grid_s_end(swept):
+    found = [
+        [job, label, "top" if r["rate"] == max(r["grid"]) else "lowest"]
+        for job, rows in swept["jobs"].items()
+        for label, r in rows.items()
+        if not r.get("baseline")
+        and r["searched_on"] == label
+        and r["rate"] in (min(r["grid"]), max(r["grid"]))
+    ]
+    assert found == swept["reading"]["at_edge"] and found
+
+
+def test_the_no_model_rows_are_the_harness_s_trivial_answers(rows):
+    """The table's last rows are atlas.evaluation.trivial_baselines through the same columns, and
+    'every row is below what a constant answer scores' on the held-out cluster."""
+    from atlas.evaluation import trivial_baselines
+
+    baselines = trivial_baselines()
+    for name, result in baselines.items():
+        expected = columns(result.by_task(), target="spell")
+        assert {k: rows[f"no model: {name}"][k] for k in COLUMNS} == expected
+    constant = rows["no model: constant answer"]["held_out_cluster"]
+    models = [r for n, r in rows.items() if not n.startswith("no model")]
+    cluster = [r["held_out_cluster"] for r in models if isinstance(r["held_out_cluster"], float)]
+    assert len(cluster) >= 10
+    assert max(cluster) <= constant - CLAIMS["swept_cluster_below_constant_points"]

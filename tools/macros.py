@@ -81,20 +81,15 @@ def made_on_all(*folders: str) -> str:
 
 def constant_baseline(cluster: str, n_words: int = 40) -> float:
     """What always giving each task of `cluster` its most frequent answer scores, as exact match, on
-    the harness's evaluation words (`world.words("eval", n_words)`, the words every accuracy on the
-    site is measured on): the trivial baseline beside a held-out cluster's accuracy."""
-    from collections import Counter
-
+    the harness's evaluation words (the words every accuracy on the site is measured on): the
+    trivial baseline beside a held-out cluster's accuracy (atlas.evaluation.trivial_baselines)."""
     from atlas.toy import world
 
-    words = world.words("eval", n_words)
-    tasks = [name for name, task in world.TASKS.items() if task.cluster == cluster]
-    if not tasks:
-        raise KeyError(f"no task in cluster {cluster!r}; clusters: {list(world.CLUSTERS)}")
-    shares = [
-        Counter(world.answer(t, w) for w in words).most_common(1)[0][1] / len(words) for t in tasks
-    ]
-    return sum(shares) / len(shares)
+    from atlas.evaluation import trivial_baselines
+
+    world.check_cluster(cluster)
+    constant = trivial_baselines(("instruction",), n_words)["constant answer"]
+    return constant.by_cluster()[cluster]["instruction"]
 
 
 def stamps() -> dict[str, list[str]]:

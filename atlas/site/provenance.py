@@ -380,6 +380,32 @@ PRODUCERS: tuple[Producer, ...] = (
         minutes=0.1,
     ),
     Producer(
+        "held_out_form",
+        "held_out_form",
+        ("benchmarks/held_out_form.py",),
+        runs=("snippets/instruction_tuning.py",),
+        minutes=8,
+    ),
+    Producer(
+        "held_out_form.tables",
+        "held_out_form",
+        ("benchmarks/held_out_form_tables.py",),
+        reads=("held_out_form/runs.json",),
+        minutes=0.1,
+    ),
+    # The comparison table from the swept settings: reads the two sweeps' runs, trains nothing.
+    Producer(
+        "swept_table",
+        "swept_table",
+        ("benchmarks/swept_table.py",),
+        reads=(
+            "learning_forgetting/runs.json",
+            "learning_forgetting/summary.json",
+            "peft_sweep/sweep.json",
+        ),
+        minutes=0.1,
+    ),
+    Producer(
         "benchmark",
         "benchmark",
         ("benchmarks/run.py",),

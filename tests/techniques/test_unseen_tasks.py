@@ -291,3 +291,62 @@ def test_the_tables_are_rendered_from_the_committed_results(tmp_path, monkeypatc
     for part in ("clusters", "sizes", "levers"):
         flan_curves.write(part)
         assert (tmp_path / f"{part}.md").read_text() == (FOLDER / f"{part}.md").read_text(), part
+
+
+# --- #well-formed: the count cluster's answers sorted (benchmarks/held_out_form.py) ------------
+
+
+@pytest.fixture(scope="module")
+def form() -> dict:
+    return json.loads((GENERATED_DIR / "held_out_form" / "summary.json").read_text())
+
+
+def test_form_shares_are_the_runs_counts(form):
+    """Each share of the table is its count in runs.json over every answer of the cluster, and
+    exact match on the runs' answers is what the harness scores (the right number alone)."""
+    runs = json.loads((GENERATED_DIR / "held_out_form" / "runs.json").read_text())
+    for seed, conditions in runs["instruction-tuned"].items():
+        cells = conditions["instruction"].values()
+        answers = sum(c["answers"] for c in cells)
+        assert answers == len(world.CLUSTERS[world.HELD_OUT_CLUSTER]) * 40
+        for key in ("numbers", "right", "other_task", "number_then_more"):
+            share = sum(c[key] for c in cells) / answers
+            assert share in form["rows"]["instruction-tuned, by instruction"][key]["values"]
+        for c in cells:
+            assert c["right"] <= c["numbers"] and c["right"] <= c["right_number_first"]
+            assert c["numbers"] + c["number_then_more"] + c["other_task"] <= c["answers"]
+
+
+def test_asked_to_count_the_model_mostly_does_something_else(form):
+    asked = form["rows"]["instruction-tuned, by instruction"]
+    assert asked["seeds"] == 3
+    assert asked["numbers"]["mean"] <= C["form_numbers_at_most"]
+    assert (
+        asked["other_task"]["mean"]
+        >= asked["numbers"]["mean"] + C["form_other_task_over_numbers_points"]
+    )
+
+
+def test_its_numbers_are_no_better_than_a_constant_answer(form):
+    """'inside that range: no measured difference from guessing the commonest count' (the rule of
+    atlas.site.protocol.differs, the constant answer a range of one value)."""
+    from atlas.site.protocol import differs
+
+    asked = form["rows"]["instruction-tuned, by instruction"]
+    constant = form["rows"]["constant answer (no model)"]["right"]["mean"]
+    macros = load_script("tools/macros.py")
+    assert constant == macros.constant_baseline(world.HELD_OUT_CLUSTER)
+    assert not differs(asked["right_of_numbers"]["values"], [constant])
+    assert (
+        asked["right_number_first"]["mean"]
+        <= constant - C["form_right_first_below_constant_points"]
+    )
+    assert asked["right_number_first"]["mean"] >= asked["right"]["mean"]
+
+
+def test_the_same_models_count_when_shown_examples(form):
+    rows = form["rows"]
+    few_shot = rows["instruction-tuned, few-shot"]["right"]
+    asked = rows["instruction-tuned, by instruction"]["right"]
+    assert few_shot["min"] > asked["max"]  # ranges apart
+    assert few_shot["mean"] >= asked["mean"] + C["form_few_shot_over_asked_points"]
