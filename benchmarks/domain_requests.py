@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import BASE_MODEL_DIR, GENERATED_DIR  # noqa: E402
-from atlas.site.protocol import SEEDS, Point, run_points  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, read_model, run_points  # noqa: E402
 
 OUT = GENERATED_DIR / "domain_requests"
 PER_TASK = 700  # cipher requests per cipher task: as many as the recipe has per toy-web task
@@ -42,10 +42,6 @@ ROWS = {
     "instruction tuning with cipher requests": "base",
     "continued pretraining, then instruction tuning with cipher requests": "continued",
 }
-
-
-def read_model(point: Point, folder: Path) -> dict:
-    return {"model": str(folder / "model")}
 
 
 def measured(model_dir: str) -> dict:

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import GENERATED_DIR  # noqa: E402
-from atlas.site.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, rate_grid, read_model, run_points  # noqa: E402
 from atlas.site.summaries import mean, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
@@ -43,10 +43,6 @@ ROWS = {
     "SFT on the chosen answers": (("--method", "sft"), "sft"),
 }
 CURVE_ROW = "DPO, beta 0.1"  # the row whose training curve is drawn (seed 0, at the page's rate)
-
-
-def read_model(point: Point, folder: Path) -> dict:
-    return {"model": str(folder / "model")}
 
 
 def read_run(point: Point, folder: Path) -> dict:

@@ -29,16 +29,12 @@ sys.path.insert(0, str(ROOT))
 from atlas.toy import world  # noqa: E402
 
 from atlas import BASE_MODEL_DIR, GENERATED_DIR  # noqa: E402
-from atlas.site.protocol import SEEDS, Point, run_points  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, read_model, run_points  # noqa: E402
 
 OUT = GENERATED_DIR / "held_out_form"
 CONDITIONS = ("instruction", "instruction_held_out", "few_shot")
 NUMBER = r"[0-9]+"  # the form of every answer of the count cluster
 EXAMPLES_KEPT = 4  # answers kept per task, condition and model, to show on the page
-
-
-def read_model(point: Point, folder: Path) -> dict:
-    return {"model": str(folder / "model")}
 
 
 def sorted_answers(model_dir: str) -> dict:

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas import BASE_MODEL_DIR, GENERATED_DIR  # noqa: E402
-from atlas.site.protocol import SEEDS, Point, rate_grid, run_points  # noqa: E402
+from atlas.site.protocol import SEEDS, Point, rate_grid, read_model, run_points  # noqa: E402
 
 OUT = GENERATED_DIR / "preference_sources"
 RATES = rate_grid(2e-4)  # the DPO grid's
@@ -51,10 +51,6 @@ ROWS = {
     "DPO, the base model's answers rejected": ("dpo", "base", "dpo_beta0.1"),
     "KTO, its own answers labelled": ("kto", "own", "kto_beta0.1"),
 }
-
-
-def read_model(point: Point, folder: Path) -> dict:
-    return {"model": str(folder / "model")}
 
 
 def read_run(point: Point, folder: Path) -> dict:

@@ -58,6 +58,12 @@ class Point:
         )
 
 
+def read_model(point: Point, folder: Path) -> dict:
+    """A `read` for run_points that keeps where the run saved its model: a later stage starts from
+    it, or the benchmark measures it in its own process after the timed runs."""
+    return {"model": str(folder / "model")}
+
+
 def run_points(
     points: list[Point], read: Callable[[Point, Path], dict], folder: Path | None = None
 ) -> list[dict]:
