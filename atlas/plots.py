@@ -258,3 +258,27 @@ def plot_plane(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_preference_curves(
+    curves: dict[str, list[dict]], path: str | Path, title: str, step_label: str
+) -> None:
+    """Training curves of preference runs, one line per name: the loss per step (log 2 dotted,
+    where neither answer of a pair is preferred yet) and TRL's reward accuracy in the batch (the
+    share of its pairs whose implicit reward ranks the chosen answer first). `curves` maps a name
+    to the logged steps ({"step", "loss", "rewards/accuracies"})."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=120)
+    for name, curve in curves.items():
+        steps = [c["step"] for c in curve]
+        axes[0].plot(steps, [c["loss"] for c in curve], label=name)
+        axes[1].plot(steps, [100 * c["rewards/accuracies"] for c in curve])
+    axes[0].axhline(0.6931, color="grey", linestyle=":", label="log 2 (no preference yet)")
+    axes[0].set_title(f"{title}: training loss", fontsize=10)
+    axes[1].set_title("reward accuracy in the batch (%)", fontsize=10)
+    for ax in axes:
+        ax.set_xlabel(step_label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

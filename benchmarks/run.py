@@ -27,6 +27,10 @@ from atlas.runs import run_script  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
 
 SHORT_RUN_ONLY = {"pretraining": "its default run trains the shipped model (see the committed run)"}
+# Snippets whose default run starts from the model instruction_tuning.py saves: timed from the
+# model this report's own instruction-tuning run made (the same recipe), so that the report reads
+# no model folder outside its runs, whatever models/ holds on the machine.
+STARTS_FROM_INSTRUCTION_TUNED = ("dpo", "kto", "new_knowledge")
 TOY_BUDGET_SECONDS = 60  # what a reader should wait for a snippet on the toy model (issue 17)
 
 
@@ -45,11 +49,17 @@ def default_model(path: Path) -> str:
     return "SmolLM2-135M-Instruct" if "smollm2()" in path.read_text() else "toy"
 
 
-def time_snippet(path: Path) -> dict:
+def time_snippet(path: Path, keep_model: Path | None = None, start: Path | None = None) -> dict:
+    """One snippet's run, outputs in a temporary folder; `keep_model`: where its saved model goes
+    instead (a later snippet starts from it); `start`: the model it starts from (`--model`)."""
     short = path.stem in SHORT_RUN_ONLY
     with tempfile.TemporaryDirectory() as tmp:
         template = ci_args(path) if short else " ".join(default_args(path))
         args = shlex.split(template.format(tmp=tmp))
+        if keep_model is not None:
+            args[args.index("--output-dir") + 1] = str(keep_model)
+        if start is not None:
+            args += ["--model", str(start)]
         run = run_script(path, args)
         training = training_figures(Path(tmp) / "results")
     if run["returncode"]:
@@ -57,7 +67,7 @@ def time_snippet(path: Path) -> dict:
     return {
         "model": default_model(path),
         "run": "short (CI arguments)" if short else "default",
-        "arguments": template,
+        "arguments": template if start is None else f"{template} --model {start.name}",
         "seconds": run["seconds"],
         "peak_mib": run["peak_mib"],
         **training,
@@ -123,10 +133,22 @@ def main() -> None:
     # Snippets first, from a lean process: Linux keeps a parent's peak memory across fork and exec,
     # so a parent that had imported torch would inflate every child's figure.
     report = {"snippets": {}}
-    for path in SNIPPETS:
-        if not wanted or path.stem in wanted:
-            report["snippets"][path.stem] = time_snippet(path)
+    # the instruction-tuning run first: the snippets that start from its model wait for it
+    order = sorted(SNIPPETS, key=lambda p: p.stem != "instruction_tuning")
+    with tempfile.TemporaryDirectory() as kept:
+        tuned = Path(kept) / "instruction-tuned"
+        for path in order:
+            if wanted and path.stem not in wanted:
+                continue
+            keep = tuned if path.stem == "instruction_tuning" else None
+            start = tuned if path.stem in STARTS_FROM_INSTRUCTION_TUNED else None
+            if start is not None and not tuned.is_dir():  # asked for without it: run it first
+                time_snippet(ROOT / "snippets" / "instruction_tuning.py", keep_model=tuned)
+            report["snippets"][path.stem] = time_snippet(path, keep, start)
             print(path.stem, report["snippets"][path.stem], flush=True)
+    report["snippets"] = {
+        p.stem: report["snippets"][p.stem] for p in SNIPPETS if p.stem in report["snippets"]
+    }
     import torch
 
     from atlas.cli import use_threads

@@ -409,3 +409,14 @@ DPO_START = {
     "sft_from_base_over_dpo_points": 0.25,  # at the top rate
     "instruction_tuning_steps_over_dpo_at_least": 5,  # "with far more steps"
 }
+
+# docs/techniques/dpo.md#real-model, tests/test_dpo_real_model.py (benchmarks/real_dpo.py: DPO on
+# SmolLM2-135M-Instruct's own mistakes, four learning rates, three seeds)
+REAL_DPO = {
+    "ranked_right_at_least": 0.95,  # held-out pairs ranked right against the reference, every run
+    "below_top_letters_within_points": 0.10,  # under the top rate: the letters asked, each mean
+    "below_top_others_within_points": 0.08,  # ... and the other tasks, each mean, from untuned
+    "top_prefers_chosen_at_least": 0.90,  # the top rate's mean
+    "top_letters_drop_points": 0.05,  # the top rate: letters fall at least this (mean)
+    "top_others_drop_points": 0.25,  # ... and the other tasks
+}

@@ -61,6 +61,7 @@ SHOWN_ON = {
     "toy_world": "how-this-site-works.md",
     "toy_tokenizer": "how-this-site-works.md",
     "kto": "techniques/dpo.md",  # a section of the DPO page
+    "dpo_real_model": "techniques/dpo.md",  # a section of the DPO page: DPO on SmolLM2
 }
 VARIANT_PAGES = {
     "techniques/hybrid-finetuning.md": (

@@ -45,7 +45,12 @@ SCALES = {
     "the toy model ({{ params }} M parameters) and SmolLM2-135M-Instruct.": "both",
     "SmolLM2-135M-Instruct.": "real",
 }
-REAL_MODEL_PAGES = ("real-model/presentation.md", "techniques/lora-finetuning.md")
+# Pages that measure the real model, or one section of a toy page that does ("page#anchor").
+REAL_MODEL_PAGES = (
+    "real-model/presentation.md",
+    "techniques/lora-finetuning.md",
+    "techniques/dpo.md#real-model",
+)
 # Pages that define terms rather than measure: a link to one is not toy evidence.
 DEFINING_PAGES = ("concepts/", "dataset-shapes.md", "glossary.md")
 # Abbreviations whose full stop does not end a sentence.
@@ -204,9 +209,10 @@ def test_answer_says_which_models_it_was_measured_on(q):
     assert style.strip() == "{ .atlas-scale }", f"{q['anchor']}: {q['measured'][0]!r}"
     scale = SCALES.get(line.removeprefix(MEASURED_ON).strip())
     assert scale, f"{q['anchor']}: {line!r} is none of {list(SCALES)}"
-    pages = [page for page, _ in evidence_links(q["answer"])]
-    on_real = any(page in REAL_MODEL_PAGES for page in pages)
-    on_toy = any(p not in REAL_MODEL_PAGES and not p.startswith(DEFINING_PAGES) for p in pages)
+    links = evidence_links(q["answer"])
+    real = [bool({page, f"{page}#{part}"} & set(REAL_MODEL_PAGES)) for page, part in links]
+    on_real = any(real)
+    on_toy = any(not r and not page.startswith(DEFINING_PAGES) for (page, _), r in zip(links, real))
     expected = "toy" if not on_real else "both" if on_toy else "real"
     where = {
         "toy": "toy pages only",

@@ -393,6 +393,26 @@ PRODUCERS: tuple[Producer, ...] = (
         reads=("held_out_form/runs.json",),
         minutes=0.1,
     ),
+    Producer(
+        "dpo_real_model",
+        "dpo_real_model",
+        ("snippets/dpo_real_model.py",),
+        minutes=5,
+    ),
+    Producer(
+        "real_dpo",
+        "real_dpo",
+        ("benchmarks/real_dpo.py",),
+        runs=("snippets/dpo_real_model.py",),
+        minutes=40,
+    ),
+    Producer(
+        "real_dpo.tables",
+        "real_dpo",
+        ("benchmarks/real_dpo_tables.py",),
+        reads=("real_dpo/runs.json",),
+        minutes=0.1,
+    ),
     # The comparison table from the swept settings: reads the two sweeps' runs, trains nothing.
     Producer(
         "swept_table",
@@ -568,6 +588,8 @@ def input_key(rel: str) -> str | None:
         return None
     if "__pycache__" in parts or Path(rel).name == STAMP or Path(rel).name.startswith(".atlas-"):
         return None
+    if parts[0] in ("models", "data", "runs") and len(parts) == 1:
+        return None  # a scratch folder itself (listed or made by the run), never an input whole
     if parts[0] in ("models", "data", "runs") and len(parts) > 2:  # a model or dataset folder
         name = parts[1]
         if name.startswith(".") and (".partial-" in name or ".old-" in name):
