@@ -521,14 +521,40 @@ def trivial_baselines(
     chat = [c for c in conditions if CONDITIONS[c].presentation in CHAT_PRESENTATIONS]
     if chat:  # the answers do not depend on the presentation; the chat prompts need a tokenizer
         raise UnknownName(f"trivial baselines are scored without a chat template: drop {chat}")
-    out = {}
-    for name in ("constant answer", "copy the input"):
-        examples = build_examples(None, conditions, None, n_words, seed)
-        most_frequent = {
-            t: Counter(e.answer for e in examples if e.task == t).most_common(1)[0][0]
-            for t in dict.fromkeys(e.task for e in examples)
-        }
-        for e in examples:
-            e.prediction = most_frequent[e.task] if name == "constant answer" else e.word
-        out[name] = EvalResult(examples)
-    return out
+    from dataclasses import replace
+
+    examples = build_examples(None, conditions, None, n_words, seed)
+    most_frequent = {
+        t: Counter(e.answer for e in examples if e.task == t).most_common(1)[0][0]
+        for t in dict.fromkeys(e.task for e in examples)
+    }
+    constant = [replace(e, prediction=most_frequent[e.task]) for e in examples]
+    copied = [replace(e, prediction=e.word) for e in examples]
+    return {"constant answer": EvalResult(constant), "copy the input": EvalResult(copied)}
+
+
+def validation_examples(
+    tokenizer,
+    conditions=DEFAULT_CONDITIONS,
+    tasks=None,
+    n_words: int = 40,
+    seed: int = 1,
+    reported_words: int = 40,
+) -> list[Example]:
+    """The evaluation grid on validation words: held-out words (never trained on) drawn by another
+    seed, without any of the `reported_words` words the reported evaluation uses (`evaluate`'s
+    seed 0). A comparison chooses each method's learning rate on these, so the accuracy it then
+    reports was not what chose it.
+
+        examples = validation_examples(tokenizer, ["instruction", "few_shot"])
+        result = evaluate_examples(model, tokenizer, examples)
+    """
+    if seed == 0:
+        raise InputError("seed 0 draws the reported evaluation's words: pick another seed")
+    reported = set(world.words("eval", reported_words, seed=0))
+    # A draw is a prefix of a longer draw, so drawing as many more words as could collide keeps
+    # `n_words` that are not reported.
+    examples = build_examples(tokenizer, conditions, tasks, n_words + len(reported), seed)
+    kept = [w for w in dict.fromkeys(e.word for e in examples) if w not in reported][:n_words]
+    keep = set(kept)
+    return [e for e in examples if e.word in keep]

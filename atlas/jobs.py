@@ -117,6 +117,34 @@ def summary(by_task: dict[str, dict[str, float]], job: str) -> dict[str, float]:
     return figures
 
 
+def measure_validation(model, tokenizer, job: str, n_words: int = 40, decoding: str = "generate"):
+    """`measure` on validation words (atlas.evaluation.validation_examples: held-out words the
+    reported evaluation does not use), what a comparison chooses a learning rate on. `decoding` as
+    in `measure`."""
+    import time
+
+    from atlas.evaluation import (
+        EvalResult,
+        evaluate_examples,
+        extract_answer,
+        validation_examples,
+    )
+
+    get_job(job)
+    start = time.perf_counter()
+    examples = validation_examples(tokenizer, CONDITIONS, None, n_words)
+    if decoding == "generate":
+        return evaluate_examples(model, tokenizer, examples, start=start)
+    answers = [a for e in examples for a in (e.answer, *getattr(e, "aliases", ()))]
+    max_new = max(len(tokenizer.encode(a, add_special_tokens=False)) for a in answers) + max(
+        e.extra_new_tokens for e in examples
+    )
+    texts = forward_greedy(model, tokenizer, [e.prompt for e in examples], max_new)
+    for e, text in zip(examples, texts):
+        e.prediction = extract_answer(text)
+    return EvalResult(examples, time.perf_counter() - start)
+
+
 def forward_greedy(model, tokenizer, prompts: list[str], max_new_tokens: int) -> list[str]:
     """Greedy continuations computed as training computes: the model's own forward pass on each
     whole prompt, no padding (prompts of one token length together), then one token at a time on

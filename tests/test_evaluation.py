@@ -116,3 +116,20 @@ def test_forward_greedy_gives_generate_s_answers_on_a_plain_model():
     by_forward = [extract_answer(t) for t in forward_greedy(model, tokenizer, prompts, 20)]
     assert by_forward == by_generate
     assert sum(a == e.answer for a, e in zip(by_forward, examples)) > 0  # not all empty
+
+
+def test_validation_words_are_held_out_and_never_the_reported_ones():
+    """A comparison chooses its rates on these: held-out words (never trained on), as many per
+    task as the reported grid, none of them a word the reported grid asks about."""
+    from atlas import InputError
+    from atlas.evaluation import validation_examples
+
+    reported = {e.word for e in build_examples(None, ["bare"])}
+    examples = validation_examples(None, ["bare", "few_shot"])
+    words = {e.word for e in examples}
+    assert len(words) == len(reported) == 40
+    assert not words & reported
+    assert all(world.is_eval_word(w) for w in words)
+    assert len(examples) == len(build_examples(None, ["bare", "few_shot"]))
+    with pytest.raises(InputError, match="another seed"):
+        validation_examples(None, ["bare"], seed=0)
