@@ -225,6 +225,11 @@ COMPARISON = {
     "swept_equal_learning_within_points": 0.03,
     # "No row beats a constant answer on the held-out cluster": the best row this far below it
     "swept_cluster_below_constant_points": 0.25,
+    # #validated: "choosing on the evaluation words did not flatter them": at most this much more
+    # target accuracy on seed 0 than the rate chosen on validation words reports
+    "validated_gain_at_most_points": 0.03,
+    # "Only <a soft prompt> keeps more, and spells ...": at least this far under full fine-tuning
+    "validated_keeper_below_points": 0.50,
 }
 
 # docs/techniques/continued-pretraining.md, tests/techniques/test_continued_pretraining.py

@@ -220,3 +220,122 @@ def test_the_no_model_rows_are_the_harness_s_trivial_answers(rows):
     cluster = [r["held_out_cluster"] for r in models if isinstance(r["held_out_cluster"], float)]
     assert len(cluster) >= 10
     assert max(cluster) <= constant - CLAIMS["swept_cluster_below_constant_points"]
+
+
+# --- #validated: every method's rate chosen on validation words ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def validated() -> dict:
+    folder = GENERATED_DIR / "rate_selection"
+    return {
+        "runs": json.loads((folder / "runs.json").read_text()),
+        "summary": json.loads((folder / "summary.json").read_text()),
+    }
+
+
+def test_validated_rates_are_the_rule_s_choice_on_validation_words(validated):
+    """Each chosen rate is peft_sweep's rule applied to the validation words of seed 0's runs, over
+    at least four rates, inside the rates tried (a grid's edge was extended), and the tables'
+    figures are the three seeds' runs at that rate, reported on the evaluation words."""
+    from atlas.jobs import summary
+    from atlas.site.protocol import GRID_WIDTH, SEEDS, at_edge
+    from benchmarks.peft_sweep import best_rate
+
+    for job, families in validated["runs"].items():
+        rows = validated["summary"]["jobs"][job]["methods"]
+        for family, entry in families.items():
+            tried = {float(rate): run for rate, run in entry["tried"].items()}
+            on_validation = {r: {"by_task": t["validation_by_task"]} for r, t in tried.items()}
+            chosen = float(entry["chosen"])
+            assert chosen == best_rate(on_validation, job) == rows[family]["chosen"]
+            assert len(tried) >= GRID_WIDTH and not at_edge(tuple(sorted(tried)), chosen)
+            runs = [tried[chosen], *entry["seeds"].values()]
+            assert len(runs) == len(SEEDS)
+            for key, figure in rows[family]["figures"].items():
+                assert figure["values"] == [summary(r["by_task"], job)[key] for r in runs]
+            assert rows[family]["chosen_on_evaluation_words"] == best_rate(tried, job)
+
+
+def test_validated_choice_did_not_flatter_the_older_searches(validated):
+    """'Choosing on the evaluation words would not have reported a higher target (or at most a few
+    points)': seed 0's target at the rate the evaluation words choose, against the rate the
+    validation words choose, both on the evaluation words."""
+    reading = validated["summary"]["reading"]
+    gains = [
+        row["seed0"]["evaluation_target_if_chosen_on_it"] - row["seed0"]["evaluation_target"]
+        for rows in validated["summary"]["jobs"].values()
+        for row in rows["methods"].values()
+    ]
+    assert max(gains) == reading["largest_gain_from_choosing_on_evaluation_words"]
+    assert max(gains) <= CLAIMS["validated_gain_at_most_points"]
+    assert reading["at_edge"] == []
+
+
+def test_validated_rates_that_moved_came_mostly_from_an_old_grid_s_edge(validated):
+    """peft-finetuning#experiment: 'the others moved, most of them from the edge of the old grid';
+    comparison#validated lists each with its old and new rate."""
+    swept = json.loads((GENERATED_DIR / "swept_table" / "summary.json").read_text())["jobs"]
+    moved = validated["summary"]["reading"]["moved"]
+    found = [
+        [job, row["label"], swept[job][row["label"]]["rate"], row["chosen"]]
+        for job, rows in validated["summary"]["jobs"].items()
+        for row in rows["methods"].values()
+        if row["chosen"] != swept[job][row["label"]]["rate"]
+    ]
+    assert [m[:4] for m in moved] == found and moved
+    assert sum(edge for *_, edge in moved) > len(moved) / 2
+
+
+def test_validated_reading_single_task(validated):
+    """'Full fine-tuning learns as much as any method and keeps more few-shot than every method
+    that learns the task; only <one> keeps more, spelling far less.'"""
+    from atlas.site.protocol import differs
+    from benchmarks.swept_table import LEARNS_AT_LEAST
+
+    rows = validated["summary"]["jobs"]["spell"]["methods"]
+    reading = validated["summary"]["reading"]["spell"]
+    full = rows.pop("full")["figures"]
+    others = {r["label"]: r["figures"] for r in rows.values()}
+    for label, f in others.items():
+        assert f["target"]["max"] <= full["target"]["max"], label
+        learns_apart = differs(full["target"]["values"], f["target"]["values"])
+        assert (label in reading["full_learns_more_than"]) == learns_apart, label
+        assert (label in reading["learn_as_much_as_full"]) == (not learns_apart), label
+        if f["target"]["mean"] >= LEARNS_AT_LEAST:
+            assert f["few_shot"]["max"] < full["few_shot"]["min"], label
+            assert label in reading["full_keeps_more_than"]
+    assert reading["learn_as_much_as_full"] and reading["full_learns_more_than"]
+    [keeper] = reading["keep_more_than_full"]
+    assert others[keeper]["few_shot"]["min"] > full["few_shot"]["max"]
+    assert others[keeper]["target"]["mean"] <= (
+        full["target"]["mean"] - CLAIMS["validated_keeper_below_points"]
+    )
+
+
+def test_validated_reading_instruction_tuning(validated):
+    """'Full fine-tuning learns the most (ranges apart from every method), and the methods that keep
+    more few-shot learn less.'"""
+    rows = validated["summary"]["jobs"]["flan"]["methods"]
+    reading = validated["summary"]["reading"]["flan"]
+    full = rows.pop("full")["figures"]
+    others = {r["label"]: r["figures"] for r in rows.values()}
+    for label, f in others.items():
+        assert f["target"]["max"] < full["target"]["min"], label
+    assert sorted(reading["full_learns_more_than"]) == sorted(others)
+    assert reading["keep_more_than_full"]
+    for label in reading["keep_more_than_full"]:
+        assert others[label]["few_shot"]["min"] > full["few_shot"]["max"], label
+    for label in reading["full_keeps_more_than"]:
+        assert others[label]["few_shot"]["max"] < full["few_shot"]["min"], label
+
+
+def test_validated_no_method_nears_a_constant_answer_on_the_held_out_cluster(validated):
+    reading = validated["summary"]["reading"]["held_out_cluster"]
+    best = max(
+        row["figures"]["held_out_cluster"]["mean"]
+        for rows in validated["summary"]["jobs"].values()
+        for row in rows["methods"].values()
+    )
+    assert best == reading["best_mean"]
+    assert best <= reading["constant_answer"] - CLAIMS["swept_cluster_below_constant_points"]

@@ -283,6 +283,7 @@ RUNNING_SINGLE_TASK = {
     "single_task_finetuning",
     "hybrid_finetuning",
     "learning_forgetting",
+    "rate_selection",
 } | STATIC_RUNNING_IT
 
 
@@ -304,7 +305,13 @@ def test_help_texts_and_error_messages_in_cli_stale_nothing(copy):
 
 
 @pytest.mark.parametrize(
-    ("name", "header"), [("preference_sources", '"row"'), ("domain_requests", '"model"')]
+    ("name", "header"),
+    [
+        ("preference_sources", '"row"'),
+        ("domain_requests", '"model"'),
+        ("rate_selection", '"method"'),
+        ("made_up_nouns", '"asked, for example"'),
+    ],
 )
 def test_editing_a_benchmark_s_tables_reruns_its_tables_step_only(copy, name, header):
     """how-this-site-works#provenance: a benchmark split into its runs and its tables script; an

@@ -23,6 +23,7 @@ COMPARING = [
     "cpt_old_text",
     "real_lora_vs_full",
     "preference_sources",
+    "rate_selection",
 ]
 
 

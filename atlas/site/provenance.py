@@ -413,6 +413,20 @@ PRODUCERS: tuple[Producer, ...] = (
         reads=("real_dpo/runs.json",),
         minutes=0.1,
     ),
+    Producer(
+        "rate_selection",
+        "rate_selection",
+        ("benchmarks/rate_selection.py",),
+        runs=(
+            "snippets/single_task_finetuning.py",
+            "snippets/instruction_tuning.py",
+            "snippets/peft_finetuning.py",
+            "snippets/prompt_tuning.py",
+            "snippets/prefix_tuning.py",
+        ),
+        reads=("peft_sweep/sweep.json",),
+        minutes=60,
+    ),
     # The comparison table from the swept settings: reads the two sweeps' runs, trains nothing.
     Producer(
         "swept_table",
@@ -423,6 +437,26 @@ PRODUCERS: tuple[Producer, ...] = (
             "learning_forgetting/summary.json",
             "peft_sweep/sweep.json",
         ),
+        minutes=0.1,
+    ),
+    Producer(
+        "rate_selection.tables",
+        "rate_selection",
+        ("benchmarks/rate_selection_tables.py",),
+        reads=("rate_selection/runs.json", "swept_table/summary.json"),
+        minutes=0.1,
+    ),
+    Producer(
+        "made_up_nouns",
+        "made_up_nouns",
+        ("benchmarks/made_up_nouns.py",),
+        minutes=10,
+    ),
+    Producer(
+        "made_up_nouns.tables",
+        "made_up_nouns",
+        ("benchmarks/made_up_nouns_tables.py",),
+        reads=("made_up_nouns/runs.json",),
         minutes=0.1,
     ),
     Producer(

@@ -133,3 +133,90 @@ def test_the_config_spelled_out_in_the_snippet_is_the_sites_one_way_to_train(los
         completion_only_loss=loss == "completion",
     )
     assert spelled.to_dict() == one_way.to_dict()
+
+
+# --- #made-up-nouns: tasks named by words pretraining never saw ----------------------------------
+
+
+def test_made_up_nouns_train_on_the_recipe_s_rows_but_for_the_nouns():
+    """The benchmark's rows with the real nouns are atlas.jobs' flan rows, row for row; with the
+    made-up nouns only the noun differs, and every made-up noun is a word of the evaluation share,
+    which no training text holds, and asked about by no evaluation or validation grid."""
+    from atlas.evaluation import build_examples, validation_examples
+    from atlas.jobs import training_rows
+    from benchmarks import made_up_nouns as bench
+
+    real = bench.training_rows(1, bench.nouns_of("real nouns"))
+    assert real == training_rows("flan", 1)
+    made_up = bench.made_up_nouns()
+    renamed = bench.training_rows(1, made_up)
+    assert [r["completion"] for r in renamed] == [r["completion"] for r in real]
+    assert len(set(made_up.values())) == len(world.TASKS)
+    asked = {e.word for e in build_examples(None, ["bare"])}
+    asked |= {e.word for e in validation_examples(None, ["bare"])}
+    for task, noun in made_up.items():
+        assert world.is_eval_word(noun) and noun not in asked, task
+    examples = [bench.renamed(e, made_up) for e in build_examples(None, bench.CONDITIONS)]
+    for e in examples:
+        if e.condition != "few_shot":
+            assert made_up[e.task] in e.prompt and world.TASKS[e.task].noun not in e.prompt
+
+
+@pytest.fixture(scope="module")
+def made_up() -> dict:
+    folder = GENERATED_DIR / "made_up_nouns"
+    return {
+        "runs": json.loads((folder / "runs.json").read_text()),
+        "summary": json.loads((folder / "summary.json").read_text()),
+    }
+
+
+def test_made_up_nouns_transfer_to_new_wordings_as_well(made_up):
+    """#made-up-nouns: 'new wordings do not need the pretraining's words' (held-out templates: the
+    ranges overlap); 'the real nouns help the seen tasks in their training wordings' (ranges apart,
+    real above) 'at the same loss' (overlapping final losses); the held-out cluster is zero with
+    made-up nouns and few-shot the same either way."""
+    from atlas.site.protocol import differs
+
+    variants = made_up["summary"]["variants"]
+    real, made = variants["real nouns"]["figures"], variants["made-up nouns"]["figures"]
+    assert not differs(real["held_out_templates"]["values"], made["held_out_templates"]["values"])
+    assert real["seen"]["min"] > made["seen"]["max"]
+    losses = [variants[v]["final_loss"]["values"] for v in ("real nouns", "made-up nouns")]
+    assert not differs(*losses)
+    assert made["held_out_cluster"]["max"] == 0 < real["held_out_cluster"]["mean"]
+    # "with the real nouns ..., which is itself no better than a constant answer"
+    from atlas.evaluation import trivial_baselines
+
+    constant = trivial_baselines()["constant answer"].by_task()
+    cluster = world.CLUSTERS[world.HELD_OUT_CLUSTER]
+    constant_cluster = sum(constant[t]["instruction"] for t in cluster) / len(cluster)
+    assert real["held_out_cluster"]["max"] < constant_cluster
+    assert not differs(real["few_shot"]["values"], made["few_shot"]["values"])
+    for key, read in made_up["summary"]["reading"].items():
+        assert read["real"] == real[key]["mean"] and read["made_up"] == made[key]["mean"], key
+
+
+def test_made_up_nouns_real_rows_are_the_recipe_s_runs(made_up):
+    """'The real-noun rows are the recipe itself: they give the same figures as the snippet's runs
+    at the same seeds' (benchmarks/rate_selection.py's full fine-tuning of the instruction-tuning
+    job at the page's rate). Exactly, where both were made on one kind of machine; within one
+    evaluation word per task and condition otherwise."""
+    from atlas.jobs import JOBS
+    from atlas.site import provenance
+
+    selection = json.loads((GENERATED_DIR / "rate_selection" / "runs.json").read_text())
+    full = selection["flan"]["full"]
+    rate = str(JOBS["flan"].full_learning_rate)
+    snippet_runs = {"0": full["tried"][rate], **full["seeds"]} if full["chosen"] == rate else {}
+    assert snippet_runs, "the page's rate is no longer the chosen one: compare with another run"
+    kinds = {
+        json.dumps(provenance.read_stamp(folder)["made_on"], sort_keys=True)
+        for folder in ("made_up_nouns", "rate_selection")
+    }
+    within = 0 if len(kinds) == 1 else 1 / 40
+    for seed, run in made_up["runs"]["runs"]["real nouns"].items():
+        ours, theirs = run["by_task"], snippet_runs[seed]["by_task"]
+        for task, by_condition in ours.items():
+            for condition, value in by_condition.items():
+                assert abs(value - theirs[task][condition]) <= within, (seed, task, condition)
