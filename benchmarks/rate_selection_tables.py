@@ -25,7 +25,7 @@ from atlas.jobs import JOBS, summary  # noqa: E402
 from atlas.site.protocol import at_edge, differs  # noqa: E402
 from atlas.site.summaries import ranged, spread  # noqa: E402
 from atlas.tables import markdown_table  # noqa: E402
-from benchmarks.peft_sweep import best_rate  # noqa: E402
+from benchmarks.peft_sweep import TIE, best_rate  # noqa: E402
 from benchmarks.swept_table import COLUMNS  # noqa: E402
 
 OUT = GENERATED_DIR / "rate_selection"
@@ -49,9 +49,12 @@ def choice(job: str, entry: dict, swept: dict) -> dict:
 
     runs = [tried[chosen], *entry["seeds"].values()]
     figures = [summary(r["by_task"], job) for r in runs]
+    on_validation = [seed0(rate, "validation")["target"] for rate in tried]
     return {
         "label": entry["label"],
         "tried": sorted(tried),
+        # more than one rate within one word of the best: the few-shot tie-break chooses
+        "tie_break_chooses": sum(t >= max(on_validation) - TIE for t in on_validation) > 1,
         "chosen": chosen,
         "chosen_on_evaluation_words": on_eval,
         "same_choice": chosen == on_eval,
@@ -62,6 +65,9 @@ def choice(job: str, entry: dict, swept: dict) -> dict:
             "validation_target": seed0(chosen, "validation")["target"],
             "evaluation_target": seed0(chosen, "evaluation")["target"],
             "evaluation_target_if_chosen_on_it": seed0(on_eval, "evaluation")["target"],
+            "best_evaluation_target": max(seed0(r, "evaluation")["target"] for r in tried),
+            "evaluation_few_shot": seed0(chosen, "evaluation")["few_shot"],
+            "evaluation_few_shot_if_chosen_on_it": seed0(on_eval, "evaluation")["few_shot"],
         },
         "seeds": len(runs),
         "figures": {k: ranged([f[k] for f in figures]) for k in COLUMNS},
@@ -86,12 +92,29 @@ def reading(jobs: dict) -> dict:
         "methods": len(methods),
         "same_choice": sum(r["same_choice"] for _, _, r in methods),
         "chosen_apart": [
-            [job, r["label"], r["chosen"], r["chosen_on_evaluation_words"]]
+            [
+                job,
+                r["label"],
+                r["chosen"],
+                r["chosen_on_evaluation_words"],
+                r["seed0"]["evaluation_few_shot"],
+                r["seed0"]["evaluation_few_shot_if_chosen_on_it"],
+            ]
             for job, _, r in methods
             if not r["same_choice"]
         ],
         "largest_gain_from_choosing_on_evaluation_words": max(gains),
+        "tie_break_chooses": sum(r["tie_break_chooses"] for _, _, r in methods),
+        # the rule without its tie-break: the best target on the evaluation words
+        "largest_gain_from_the_best_evaluation_target": max(
+            r["seed0"]["best_evaluation_target"] - r["seed0"]["evaluation_target"]
+            for _, _, r in methods
+        ),
         "same_as_earlier": sum(r["chosen"] == r["earlier_rate"] for _, _, r in methods),
+        "peft_pairs": sum(f != FULL for _, f, _ in methods),
+        "peft_same_as_earlier": sum(
+            r["chosen"] == r["earlier_rate"] for _, f, r in methods if f != FULL
+        ),
         "moved": [
             [job, r["label"], r["earlier_rate"], r["chosen"], r["earlier_at_edge"]]
             for job, _, r in methods
@@ -120,7 +143,13 @@ def reading(jobs: dict) -> dict:
         keeps = {
             k: compare(values(full, "few_shot"), values(r, "few_shot")) for k, r in others.items()
         }
+        apart = [k for k, c in learns.items() if c > 0]
         out[job] = {
+            # the closest of the ranges full fine-tuning's target is above
+            "closest_learning_gap": min(
+                full["figures"]["target"]["min"] - others[k]["figures"]["target"]["max"]
+                for k in apart
+            ),
             "full_target": mean_of(full, "target"),
             "full_few_shot": mean_of(full, "few_shot"),
             "full_learns_more_than": [k for k, c in learns.items() if c > 0],

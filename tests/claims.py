@@ -225,9 +225,9 @@ COMPARISON = {
     "swept_equal_learning_within_points": 0.03,
     # "No row beats a constant answer on the held-out cluster": the best row this far below it
     "swept_cluster_below_constant_points": 0.25,
-    # #validated: "choosing on the evaluation words did not flatter them": at most this much more
-    # target accuracy on seed 0 than the rate chosen on validation words reports
-    "validated_gain_at_most_points": 0.03,
+    # #validated: "choosing on the evaluation words changed little": the best evaluation-word
+    # target of a search at most this far above the target at the rate validation words chose
+    "validated_gain_at_most_points": 0.05,
     # "Only <a soft prompt> keeps more, and spells ...": at least this far under full fine-tuning
     "validated_keeper_below_points": 0.50,
 }

@@ -9,6 +9,7 @@ staleness tests/test_generated.py checks and whose spread over seeds benchmarks/
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -151,6 +152,13 @@ def test_made_up_nouns_train_on_the_recipe_s_rows_but_for_the_nouns():
     made_up = bench.made_up_nouns()
     renamed = bench.training_rows(1, made_up)
     assert [r["completion"] for r in renamed] == [r["completion"] for r in real]
+    # only the noun differs: each made-up noun (a whole word) mapped back gives the recipe's prompt
+    back = {made: world.TASKS[task].noun for task, made in made_up.items()}
+    pattern = re.compile(r"\b(" + "|".join(back) + r")\b")
+    assert [pattern.sub(lambda m: back[m.group(1)], r["prompt"]) for r in renamed] == [
+        r["prompt"] for r in real
+    ]
+    assert sum(r["prompt"] != m["prompt"] for r, m in zip(real, renamed)) > len(real) / 2
     assert len(set(made_up.values())) == len(world.TASKS)
     asked = {e.word for e in build_examples(None, ["bare"])}
     asked |= {e.word for e in validation_examples(None, ["bare"])}
